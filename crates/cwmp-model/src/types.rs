@@ -1,0 +1,247 @@
+//! CWMP data types: the wire (`xsi:type`) types, the schema types with their constraints, and
+//! typed values (digest §9).
+
+use std::fmt;
+
+/// The XML Schema type a CWMP value carries on the wire as `xsi:type` (digest §9.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum XsdType {
+    /// `xsd:string`
+    String,
+    /// `xsd:int` (signed 32-bit)
+    Int,
+    /// `xsd:unsignedInt` (unsigned 32-bit)
+    UnsignedInt,
+    /// `xsd:long` (signed 64-bit)
+    Long,
+    /// `xsd:unsignedLong` (unsigned 64-bit)
+    UnsignedLong,
+    /// `xsd:boolean`
+    Boolean,
+    /// `xsd:dateTime`
+    DateTime,
+    /// `xsd:base64` (`xsd:base64Binary` and `soap-enc:base64` are accepted on input)
+    Base64,
+    /// `xsd:hexBinary`
+    HexBinary,
+}
+
+impl XsdType {
+    /// The canonical `xsi:type` attribute value the CPE emits, e.g. `xsd:unsignedInt`.
+    pub fn as_xsi(self) -> &'static str {
+        match self {
+            XsdType::String => "xsd:string",
+            XsdType::Int => "xsd:int",
+            XsdType::UnsignedInt => "xsd:unsignedInt",
+            XsdType::Long => "xsd:long",
+            XsdType::UnsignedLong => "xsd:unsignedLong",
+            XsdType::Boolean => "xsd:boolean",
+            XsdType::DateTime => "xsd:dateTime",
+            XsdType::Base64 => "xsd:base64",
+            XsdType::HexBinary => "xsd:hexBinary",
+        }
+    }
+
+    /// The type named by a local name (the part after the prefix), e.g. `unsignedInt`.
+    ///
+    /// The codec resolves the prefix to the XML Schema or SOAP-encoding namespace first; this
+    /// function only looks at the local name. `base64Binary` maps to [`XsdType::Base64`].
+    pub fn from_local_name(local: &str) -> Option<XsdType> {
+        Some(match local {
+            "string" => XsdType::String,
+            "int" => XsdType::Int,
+            "unsignedInt" => XsdType::UnsignedInt,
+            "long" => XsdType::Long,
+            "unsignedLong" => XsdType::UnsignedLong,
+            "boolean" => XsdType::Boolean,
+            "dateTime" => XsdType::DateTime,
+            "base64" | "base64Binary" => XsdType::Base64,
+            "hexBinary" => XsdType::HexBinary,
+            _ => return None,
+        })
+    }
+
+    /// The local name, e.g. `unsignedInt`.
+    pub fn local_name(self) -> &'static str {
+        &self.as_xsi()[4..]
+    }
+}
+
+impl fmt::Display for XsdType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_xsi())
+    }
+}
+
+/// The base of a parameter's type in the data model: a CWMP primitive or a TR-106 named type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BaseType {
+    /// `string`
+    String,
+    /// `int`
+    Int,
+    /// `unsignedInt`
+    UnsignedInt,
+    /// `long`
+    Long,
+    /// `unsignedLong`
+    UnsignedLong,
+    /// `boolean`
+    Boolean,
+    /// `dateTime`
+    DateTime,
+    /// `base64`
+    Base64,
+    /// `hexBinary`
+    HexBinary,
+    /// TR-106 `IPAddress` (string(45): IPv4 dotted quad or IPv6 text, empty = none)
+    IpAddress,
+    /// TR-106 `MACAddress` (string(17): `xx:xx:xx:xx:xx:xx`, empty = unknown)
+    MacAddress,
+}
+
+impl BaseType {
+    /// The wire type values of this base carry.
+    pub fn xsd_type(self) -> XsdType {
+        match self {
+            BaseType::String | BaseType::IpAddress | BaseType::MacAddress => XsdType::String,
+            BaseType::Int => XsdType::Int,
+            BaseType::UnsignedInt => XsdType::UnsignedInt,
+            BaseType::Long => XsdType::Long,
+            BaseType::UnsignedLong => XsdType::UnsignedLong,
+            BaseType::Boolean => XsdType::Boolean,
+            BaseType::DateTime => XsdType::DateTime,
+            BaseType::Base64 => XsdType::Base64,
+            BaseType::HexBinary => XsdType::HexBinary,
+        }
+    }
+}
+
+/// A parameter's full type: base type plus the data model's constraints.
+///
+/// Constraints that do not apply to a base are ignored (a range on a string, a length on an int).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamType {
+    /// The base type.
+    pub base: BaseType,
+    /// Maximum length in characters (strings) or decoded bytes (base64, hexBinary).
+    pub max_length: Option<usize>,
+    /// Inclusive lower bound for numeric types.
+    pub min: Option<i128>,
+    /// Inclusive upper bound for numeric types.
+    pub max: Option<i128>,
+    /// Allowed values (an enumeration), compared on the canonical lexical form; empty = any.
+    pub enumeration: Vec<String>,
+}
+
+impl ParamType {
+    /// A type with no constraints.
+    pub fn new(base: BaseType) -> ParamType {
+        ParamType { base, max_length: None, min: None, max: None, enumeration: Vec::new() }
+    }
+
+    /// The base type.
+    pub fn base(&self) -> BaseType {
+        self.base
+    }
+
+    /// The wire type values of this parameter carry.
+    pub fn xsd_type(&self) -> XsdType {
+        self.base.xsd_type()
+    }
+
+    /// Builder: set an inclusive numeric range (either end optional).
+    pub fn with_range(mut self, min: Option<i128>, max: Option<i128>) -> ParamType {
+        self.min = min;
+        self.max = max;
+        self
+    }
+
+    /// Builder: set the maximum length.
+    pub fn with_max_length(mut self, max: usize) -> ParamType {
+        self.max_length = Some(max);
+        self
+    }
+
+    /// Builder: set the allowed values.
+    pub fn with_enumeration<I, S>(mut self, values: I) -> ParamType
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.enumeration = values.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+/// An `xsd:dateTime` value. CWMP's Unknown Time is `0001-01-01T00:00:00Z`
+/// ([`DateTime::UNKNOWN`]); a value without a time zone is taken as UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DateTime(pub time::OffsetDateTime);
+
+impl DateTime {
+    /// The Unknown Time `0001-01-01T00:00:00Z`.
+    pub const UNKNOWN: DateTime = DateTime(time::macros::datetime!(0001-01-01 00:00:00 UTC));
+
+    /// Seconds since the Unix epoch, as a `DateTime`.
+    pub fn from_unix(secs: i64) -> Option<DateTime> {
+        time::OffsetDateTime::from_unix_timestamp(secs).ok().map(DateTime)
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn unix(self) -> i64 {
+        self.0.unix_timestamp()
+    }
+
+    /// Whether this is the Unknown Time.
+    pub fn is_unknown(self) -> bool {
+        self == DateTime::UNKNOWN
+    }
+}
+
+/// A typed parameter value.
+///
+/// `IPAddress` and `MACAddress` values are [`Value::String`]s (their wire type is `xsd:string`);
+/// their syntax is checked by [`ParamType`]. Secrets are never special here: masking is the
+/// store's job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Value {
+    /// `xsd:string`
+    String(String),
+    /// `xsd:int`
+    Int(i32),
+    /// `xsd:unsignedInt`
+    UnsignedInt(u32),
+    /// `xsd:long`
+    Long(i64),
+    /// `xsd:unsignedLong`
+    UnsignedLong(u64),
+    /// `xsd:boolean`
+    Boolean(bool),
+    /// `xsd:dateTime`
+    DateTime(DateTime),
+    /// `xsd:base64` (decoded bytes)
+    Base64(Vec<u8>),
+    /// `xsd:hexBinary` (decoded bytes)
+    HexBinary(Vec<u8>),
+}
+
+impl Value {
+    /// The wire type of this value.
+    pub fn xsd_type(&self) -> XsdType {
+        match self {
+            Value::String(_) => XsdType::String,
+            Value::Int(_) => XsdType::Int,
+            Value::UnsignedInt(_) => XsdType::UnsignedInt,
+            Value::Long(_) => XsdType::Long,
+            Value::UnsignedLong(_) => XsdType::UnsignedLong,
+            Value::Boolean(_) => XsdType::Boolean,
+            Value::DateTime(_) => XsdType::DateTime,
+            Value::Base64(_) => XsdType::Base64,
+            Value::HexBinary(_) => XsdType::HexBinary,
+        }
+    }
+}
