@@ -8,11 +8,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod backend;
 mod fault;
 mod schema;
 mod store;
 mod types;
 
+pub use backend::{BackendError, ItemBackend, ItemBatch, LiveValues, NoLiveValues, RESERVED_PREFIX};
 pub use fault::{Fault, FaultCode};
 pub use schema::{Access, ActiveNotify, Notification, ObjectDef, ObjectKind, ParamDef, Source};
 pub use store::{

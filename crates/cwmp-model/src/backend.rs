@@ -1,0 +1,83 @@
+//! The small key-value interface a device's configuration system implements.
+//!
+//! A firmware engineer whose phone already keeps its configuration as items (OCMS on the Desk
+//! Phone CP) implements only [`ItemBackend`]; `SchemaStore` turns TR-069 names into items
+//! through the [`Schema`](crate::Schema) and does all CWMP validation, ordering, masking and
+//! attribute handling itself.
+
+use std::fmt;
+
+/// Keys under this prefix belong to the CWMP store itself (attributes, `ParameterKey`,
+/// internal values). OCMS item names never contain `:`, so they cannot collide.
+pub const RESERVED_PREFIX: &str = "cwmp:";
+
+/// A batch of item changes committed together: `Some(value)` sets, `None` removes.
+pub type ItemBatch = Vec<(String, Option<String>)>;
+
+/// Where configuration items live.
+///
+/// `commit` must be atomic and durable: after it returns `Ok`, a crash at any moment leaves
+/// all of the batch or none of it (the file backend writes a temp file, fsyncs, renames and
+/// fsyncs the directory).
+pub trait ItemBackend {
+    /// The stored value of an item, if any.
+    fn get(&self, key: &str) -> Option<String>;
+
+    /// Apply a batch of changes atomically and durably.
+    fn commit(&mut self, batch: ItemBatch) -> Result<(), BackendError>;
+
+    /// Every stored key (used for factory reset and diagnostics).
+    fn keys(&self) -> Vec<String>;
+}
+
+/// A backend failure (I/O, corruption). The store reports it to the ACS as 9002.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BackendError {
+    /// An I/O error while reading or writing.
+    Io(std::io::Error),
+    /// Stored data could not be understood.
+    Corrupt(String),
+}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BackendError::Io(e) => write!(f, "configuration storage I/O error: {e}"),
+            BackendError::Corrupt(m) => write!(f, "configuration storage corrupt: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for BackendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BackendError::Io(e) => Some(e),
+            BackendError::Corrupt(_) => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for BackendError {
+    fn from(e: std::io::Error) -> BackendError {
+        BackendError::Io(e)
+    }
+}
+
+/// Values the device computes on read (`Source::Live` parameters such as `UpTime` or
+/// `DeviceStatus`). Returns the lexical value, or `None` when unknown (the store then uses the
+/// parameter's default, or the type's empty value).
+pub trait LiveValues {
+    /// The current value of a live parameter.
+    fn live_value(&mut self, name: &str) -> Option<String>;
+}
+
+/// A [`LiveValues`] that knows nothing (every live parameter reads as its default).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoLiveValues;
+
+impl LiveValues for NoLiveValues {
+    fn live_value(&mut self, _name: &str) -> Option<String> {
+        None
+    }
+}
