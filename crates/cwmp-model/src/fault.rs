@@ -72,33 +72,97 @@ pub enum FaultCode {
 }
 
 const TABLE: &[(FaultCode, u32, &str)] = &[
-    (FaultCode::AcsMethodNotSupported, 8000, "Method not supported"),
+    (
+        FaultCode::AcsMethodNotSupported,
+        8000,
+        "Method not supported",
+    ),
     (FaultCode::AcsRequestDenied, 8001, "Request denied"),
     (FaultCode::AcsInternalError, 8002, "Internal error"),
     (FaultCode::AcsInvalidArguments, 8003, "Invalid arguments"),
     (FaultCode::AcsResourcesExceeded, 8004, "Resources exceeded"),
     (FaultCode::AcsRetryRequest, 8005, "Retry request"),
-    (FaultCode::AcsVersionIncompatible, 8006, "ACS version incompatible with CPE"),
+    (
+        FaultCode::AcsVersionIncompatible,
+        8006,
+        "ACS version incompatible with CPE",
+    ),
     (FaultCode::MethodNotSupported, 9000, "Method not supported"),
     (FaultCode::RequestDenied, 9001, "Request denied"),
     (FaultCode::InternalError, 9002, "Internal error"),
     (FaultCode::InvalidArguments, 9003, "Invalid arguments"),
     (FaultCode::ResourcesExceeded, 9004, "Resources exceeded"),
-    (FaultCode::InvalidParameterName, 9005, "Invalid parameter name"),
-    (FaultCode::InvalidParameterType, 9006, "Invalid parameter type"),
-    (FaultCode::InvalidParameterValue, 9007, "Invalid parameter value"),
-    (FaultCode::NonWritableParameter, 9008, "Attempt to set a non-writable parameter"),
-    (FaultCode::NotificationRequestRejected, 9009, "Notification request rejected"),
-    (FaultCode::FileTransferFailure, 9010, "File transfer failure"),
+    (
+        FaultCode::InvalidParameterName,
+        9005,
+        "Invalid parameter name",
+    ),
+    (
+        FaultCode::InvalidParameterType,
+        9006,
+        "Invalid parameter type",
+    ),
+    (
+        FaultCode::InvalidParameterValue,
+        9007,
+        "Invalid parameter value",
+    ),
+    (
+        FaultCode::NonWritableParameter,
+        9008,
+        "Attempt to set a non-writable parameter",
+    ),
+    (
+        FaultCode::NotificationRequestRejected,
+        9009,
+        "Notification request rejected",
+    ),
+    (
+        FaultCode::FileTransferFailure,
+        9010,
+        "File transfer failure",
+    ),
     (FaultCode::UploadFailure, 9011, "Upload failure"),
-    (FaultCode::FileTransferServerAuthenticationFailure, 9012, "File transfer server authentication failure"),
-    (FaultCode::UnsupportedProtocol, 9013, "Unsupported protocol for file transfer"),
-    (FaultCode::MulticastJoinFailure, 9014, "File transfer failure: unable to join multicast group"),
-    (FaultCode::FileServerUnreachable, 9015, "File transfer failure: unable to contact file server"),
-    (FaultCode::FileAccessFailure, 9016, "File transfer failure: unable to access file"),
-    (FaultCode::DownloadIncomplete, 9017, "File transfer failure: unable to complete download"),
-    (FaultCode::FileCorrupted, 9018, "File transfer failure: file corrupted"),
-    (FaultCode::FileAuthenticationFailure, 9019, "File transfer failure: file authentication failure"),
+    (
+        FaultCode::FileTransferServerAuthenticationFailure,
+        9012,
+        "File transfer server authentication failure",
+    ),
+    (
+        FaultCode::UnsupportedProtocol,
+        9013,
+        "Unsupported protocol for file transfer",
+    ),
+    (
+        FaultCode::MulticastJoinFailure,
+        9014,
+        "File transfer failure: unable to join multicast group",
+    ),
+    (
+        FaultCode::FileServerUnreachable,
+        9015,
+        "File transfer failure: unable to contact file server",
+    ),
+    (
+        FaultCode::FileAccessFailure,
+        9016,
+        "File transfer failure: unable to access file",
+    ),
+    (
+        FaultCode::DownloadIncomplete,
+        9017,
+        "File transfer failure: unable to complete download",
+    ),
+    (
+        FaultCode::FileCorrupted,
+        9018,
+        "File transfer failure: file corrupted",
+    ),
+    (
+        FaultCode::FileAuthenticationFailure,
+        9019,
+        "File transfer failure: file authentication failure",
+    ),
     (
         FaultCode::TimeWindowExceeded,
         9020,
@@ -116,19 +180,31 @@ impl FaultCode {
     pub fn code(self) -> u32 {
         match self {
             FaultCode::Other(c) => c,
-            known => TABLE.iter().find(|(f, _, _)| *f == known).map(|(_, c, _)| *c).unwrap_or(9002),
+            known => TABLE
+                .iter()
+                .find(|(f, _, _)| *f == known)
+                .map(|(_, c, _)| *c)
+                .unwrap_or(9002),
         }
     }
 
     /// The variant for a number; unnamed numbers become [`FaultCode::Other`].
     pub fn from_code(code: u32) -> FaultCode {
-        TABLE.iter().find(|(_, c, _)| *c == code).map(|(f, _, _)| *f).unwrap_or(FaultCode::Other(code))
+        TABLE
+            .iter()
+            .find(|(_, c, _)| *c == code)
+            .map(|(f, _, _)| *f)
+            .unwrap_or(FaultCode::Other(code))
     }
 
     /// The spec's short description, used as the `FaultString` (empty for unnamed codes).
     pub fn description(self) -> &'static str {
         let code = self.code();
-        TABLE.iter().find(|(_, c, _)| *c == code).map(|(_, _, d)| *d).unwrap_or("")
+        TABLE
+            .iter()
+            .find(|(_, c, _)| *c == code)
+            .map(|(_, _, d)| *d)
+            .unwrap_or("")
     }
 
     /// Whether the SOAP `faultcode` is `Client` (the request was wrong) rather than `Server`.
@@ -162,12 +238,18 @@ pub struct Fault {
 impl Fault {
     /// A fault with the code's standard description.
     pub fn new(code: FaultCode) -> Fault {
-        Fault { code, message: code.description().to_owned() }
+        Fault {
+            code,
+            message: code.description().to_owned(),
+        }
     }
 
     /// A fault with a specific message (which must not contain secrets).
     pub fn with_message(code: FaultCode, message: impl Into<String>) -> Fault {
-        Fault { code, message: message.into() }
+        Fault {
+            code,
+            message: message.into(),
+        }
     }
 }
 

@@ -14,11 +14,13 @@ mod schema;
 mod store;
 mod types;
 
-pub use backend::{BackendError, ItemBackend, ItemBatch, LiveValues, NoLiveValues, RESERVED_PREFIX};
+pub use backend::{
+    BackendError, ItemBackend, ItemBatch, LiveValues, NoLiveValues, RESERVED_PREFIX,
+};
 pub use fault::{Fault, FaultCode};
 pub use schema::{Access, ActiveNotify, Notification, ObjectDef, ObjectKind, ParamDef, Source};
 pub use store::{
-    ApplyStatus, ChangeListener, ParameterAttributes, ParameterFault, ParameterInfo, ParameterStore,
-    ParameterValue, SetAttributes, SetError, SetValue,
+    ApplyStatus, ChangeListener, ParameterAttributes, ParameterFault, ParameterInfo,
+    ParameterStore, ParameterValue, SetAttributes, SetError, SetValue,
 };
 pub use types::{BaseType, DateTime, ParamType, Value, XsdType};

@@ -144,7 +144,11 @@ pub trait ParameterStore {
     /// SetParameterValues: validate every entry (9005 unknown, 9008 read-only, 9006 type,
     /// 9007 value), then commit all, persist, and set `ParameterKey` to `parameter_key`; or
     /// change nothing.
-    fn set_values(&mut self, values: &[SetValue], parameter_key: &str) -> Result<ApplyStatus, SetError>;
+    fn set_values(
+        &mut self,
+        values: &[SetValue],
+        parameter_key: &str,
+    ) -> Result<ApplyStatus, SetError>;
 
     /// GetParameterAttributes for full names or partial paths. Unknown name → 9005.
     fn get_attributes(&mut self, names: &[String]) -> Result<Vec<ParameterAttributes>, Fault>;
@@ -154,7 +158,11 @@ pub trait ParameterStore {
     fn set_attributes(&mut self, changes: &[SetAttributes]) -> Result<(), Fault>;
 
     /// AddObject on a table path; returns the new instance number. Sets `ParameterKey` on success.
-    fn add_object(&mut self, object: &str, parameter_key: &str) -> Result<(u32, ApplyStatus), Fault>;
+    fn add_object(
+        &mut self,
+        object: &str,
+        parameter_key: &str,
+    ) -> Result<(u32, ApplyStatus), Fault>;
 
     /// DeleteObject on an instance path. Sets `ParameterKey` on success.
     fn delete_object(&mut self, object: &str, parameter_key: &str) -> Result<ApplyStatus, Fault>;

@@ -139,7 +139,13 @@ pub struct ParamType {
 impl ParamType {
     /// A type with no constraints.
     pub fn new(base: BaseType) -> ParamType {
-        ParamType { base, max_length: None, min: None, max: None, enumeration: Vec::new() }
+        ParamType {
+            base,
+            max_length: None,
+            min: None,
+            max: None,
+            enumeration: Vec::new(),
+        }
     }
 
     /// The base type.
@@ -187,7 +193,9 @@ impl DateTime {
 
     /// Seconds since the Unix epoch, as a `DateTime`.
     pub fn from_unix(secs: i64) -> Option<DateTime> {
-        time::OffsetDateTime::from_unix_timestamp(secs).ok().map(DateTime)
+        time::OffsetDateTime::from_unix_timestamp(secs)
+            .ok()
+            .map(DateTime)
     }
 
     /// Seconds since the Unix epoch.
@@ -198,6 +206,87 @@ impl DateTime {
     /// Whether this is the Unknown Time.
     pub fn is_unknown(self) -> bool {
         self == DateTime::UNKNOWN
+    }
+
+    /// Parse an `xsd:dateTime` (digest §9.1): `YYYY-MM-DDThh:mm:ss`, optional fractional
+    /// seconds, optional zone (`Z` or `±hh:mm`; none means UTC). Surrounding whitespace is
+    /// ignored. Returns `None` for anything else.
+    pub fn parse(text: &str) -> Option<DateTime> {
+        use time::format_description::well_known::Rfc3339;
+        let t = text.trim();
+        // RFC 3339 requires a zone; xsd:dateTime does not. Lowercase `t`/`z` are RFC 3339 but
+        // not xsd, so they are refused.
+        if t.contains('t') || t.contains('z') || t.len() > 64 {
+            return None;
+        }
+        let has_zone = t.ends_with('Z') || {
+            let tail = t.rsplit('T').next().unwrap_or("");
+            tail.contains('+') || tail.contains('-')
+        };
+        let parsed = if has_zone {
+            time::OffsetDateTime::parse(t, &Rfc3339).ok()?
+        } else {
+            time::OffsetDateTime::parse(&format!("{t}Z"), &Rfc3339).ok()?
+        };
+        Some(DateTime(parsed.to_offset(time::UtcOffset::UTC)))
+    }
+
+    /// The canonical wire form: UTC with `Z`, no fractional seconds, e.g. `2024-05-01T10:00:00Z`.
+    pub fn to_xsd(self) -> String {
+        let t = self.0.to_offset(time::UtcOffset::UTC);
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    }
+}
+
+impl fmt::Display for DateTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_xsd())
+    }
+}
+
+#[cfg(test)]
+mod datetime_tests {
+    use super::DateTime;
+
+    #[test]
+    fn unknown_time_round_trips() {
+        assert_eq!(
+            DateTime::parse("0001-01-01T00:00:00Z"),
+            Some(DateTime::UNKNOWN)
+        );
+        assert_eq!(DateTime::UNKNOWN.to_xsd(), "0001-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn forms() {
+        let a = DateTime::parse("2024-05-01T10:00:00Z").unwrap();
+        assert_eq!(a.to_xsd(), "2024-05-01T10:00:00Z");
+        assert_eq!(DateTime::parse("2024-05-01T10:00:00"), Some(a));
+        assert_eq!(DateTime::parse("2024-05-01T12:00:00+02:00"), Some(a));
+        assert_eq!(
+            DateTime::parse(" 2024-05-01T10:00:00.250Z ")
+                .unwrap()
+                .to_xsd(),
+            "2024-05-01T10:00:00Z"
+        );
+        for bad in [
+            "",
+            "2024-05-01",
+            "2024-13-01T00:00:00Z",
+            "2024-05-01t10:00:00z",
+            "yesterday",
+            "2024-05-01T25:00:00Z",
+        ] {
+            assert_eq!(DateTime::parse(bad), None, "{bad}");
+        }
     }
 }
 
