@@ -4,3 +4,6 @@
 #![warn(missing_docs)]
 
 pub mod dhcp;
+pub mod firmware;
+pub mod items;
+pub mod vendor_config;
