@@ -1,26 +1,43 @@
 //! The CWMP (TR-069) parameter model shared by every crate of the agent.
 //!
 //! * [`FaultCode`] and [`Fault`]: the spec's fault numbers (digest §6).
-//! * [`XsdType`], [`BaseType`], [`ParamType`], [`Value`], [`DateTime`]: wire and schema types (digest §9).
-//! * [`Schema`], [`ParamDef`], [`ObjectDef`]: the data model as data (design invariant 6).
-//! * [`ParameterStore`]: the trait the session engine calls (design invariant 5), with an
-//!   in-memory implementation ([`MemoryStore`]) and a conformance suite ([`conformance`]).
+//! * [`XsdType`], [`BaseType`], [`ParamType`], [`Value`], [`DateTime`]: wire and schema types
+//!   (digest §9), with parsing that yields the right fault ([`ParamType::parse`]: 9006 / 9007)
+//!   and canonical formatting ([`Value::to_lexical`]).
+//! * [`Schema`], [`ParamDef`], [`ObjectDef`]: the data model as data (design invariant 6), in
+//!   data-model order, with GetParameterNames logic ([`Schema::names`]).
+//! * [`ParameterStore`]: the trait the session engine calls (design invariant 5).
+//! * [`SchemaStore`]: the one implementation of it, generic over an [`ItemBackend`] (where the
+//!   device keeps configuration items) and [`LiveValues`] (what it computes on read);
+//!   [`MemoryBackend`] / [`MemoryStore`] keep items in memory.
+//! * [`conformance`]: a suite any [`ParameterStore`] implementation runs to prove it keeps the
+//!   trait's rules (ordering, masking, all-or-nothing writes, faults, persistence).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod backend;
+pub mod conformance;
 mod fault;
+mod memory;
 mod schema;
+mod schema_store;
 mod store;
 mod types;
+mod value;
 
 pub use backend::{
     BackendError, ItemBackend, ItemBatch, LiveValues, NoLiveValues, RESERVED_PREFIX,
 };
 pub use fault::{Fault, FaultCode};
-pub use schema::{Access, ActiveNotify, Notification, ObjectDef, ObjectKind, ParamDef, Source};
+pub use memory::{MemoryBackend, MemoryStore};
+pub use schema::{
+    Access, ActiveNotify, Notification, ObjectDef, ObjectKind, ParamDef, Schema, SchemaError,
+    Source, MAX_NAME_LENGTH,
+};
+pub use schema_store::{SchemaStore, SUBSCRIBER};
 pub use store::{
     ApplyStatus, ChangeListener, ParameterAttributes, ParameterFault, ParameterInfo,
     ParameterStore, ParameterValue, SetAttributes, SetError, SetValue,
 };
 pub use types::{BaseType, DateTime, ParamType, Value, XsdType};
+pub use value::ValueError;
