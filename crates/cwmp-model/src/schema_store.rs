@@ -86,6 +86,9 @@ pub struct SchemaStore<B: ItemBackend> {
     /// [`LiveValues`] knows none.
     live_last: HashMap<usize, Value>,
     listener: Option<ChangeListener>,
+    /// Backend keys outside the schema that a factory reset removes too (e.g. certificates kept
+    /// as configuration items with no TR-069 name), in the same commit.
+    extra_reset_keys: Vec<String>,
 }
 
 impl<B: ItemBackend> fmt::Debug for SchemaStore<B> {
@@ -144,6 +147,32 @@ impl<B: ItemBackend> SchemaStore<B> {
             defaults,
             live_last: HashMap::new(),
             listener: None,
+            extra_reset_keys: Vec::new(),
+        }
+    }
+
+    /// Builder: backend keys that are not parameter items but belong to the device's
+    /// configuration, so [`ParameterStore::factory_reset`] removes them in the same atomic
+    /// commit as everything else.
+    pub fn with_extra_reset_keys<I, S>(mut self, keys: I) -> SchemaStore<B>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.extra_reset_keys = keys.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Report parameters whose values changed by a write the store did not see (a batch the
+    /// embedder committed through [`backend_mut`](Self::backend_mut) after validating it) to
+    /// the [`ChangeListener`], exactly as [`ParameterStore::set_internal`] would. Names are
+    /// reported in the order given; an empty list calls nothing.
+    pub fn notify_changed(&mut self, names: &[String]) {
+        if names.is_empty() {
+            return;
+        }
+        if let Some(listener) = self.listener.as_mut() {
+            listener(names);
         }
     }
 
@@ -590,6 +619,7 @@ impl<B: ItemBackend> ParameterStore for SchemaStore<B> {
                 keys.push(key.clone());
             }
         }
+        keys.extend(self.extra_reset_keys.iter().cloned());
         keys.sort();
         keys.dedup();
         self.backend

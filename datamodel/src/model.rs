@@ -1,0 +1,810 @@
+//! [`DeskPhoneModel`]: the table loaded into a `cwmp_model::Schema` plus the OCMS item catalogue.
+
+use crate::table::{
+    parse_range, Origin, RawAccess, RawActiveNotify, RawFile, RawItem, RawItemFormat, RawObject,
+    RawObjectKind, RawParam, RawSource, RawType,
+};
+use cwmp_model::{
+    Access, ActiveNotify, BaseType, Fault, FaultCode, ItemBackend, Notification, ObjectDef,
+    ObjectKind, ParamDef, ParamType, Schema, SchemaError, Source,
+};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::fmt;
+
+/// The Desk Phone CP table shipped with the crate (`datamodel/deskphone.toml`).
+pub const BUILTIN_TABLE: &str = include_str!("../deskphone.toml");
+
+/// The table format version this loader reads.
+pub const TABLE_FORMAT: u32 = 1;
+
+/// Why a table could not be loaded. Messages name the offending row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// The text is not TOML, or its top level is wrong (unknown key, wrong `format`).
+    Toml(String),
+    /// One row is wrong.
+    Row {
+        /// The row: kind, position (1-based, per kind) and path or item name,
+        /// e.g. ``param #12 `Device.ManagementServer.URL` ``.
+        row: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The rows are individually fine but do not form a valid schema.
+    Schema(SchemaError),
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelError::Toml(m) => write!(f, "data-model table: {m}"),
+            ModelError::Row { row, message } => write!(f, "data-model table, {row}: {message}"),
+            ModelError::Schema(e) => write!(f, "data-model table: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ModelError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ModelError::Schema(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<SchemaError> for ModelError {
+    fn from(e: SchemaError) -> ModelError {
+        ModelError::Schema(e)
+    }
+}
+
+/// Extra syntax an item's value must have on top of its type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ItemFormat {
+    /// Only the type's rules.
+    Plain,
+    /// Empty, or one or more PEM `CERTIFICATE` blocks (a CA bundle or a certificate chain).
+    PemCertificates,
+    /// Empty, or exactly one PEM block whose label ends in `PRIVATE KEY`.
+    PemPrivateKey,
+}
+
+/// One OCMS configuration item: the key of the phone's configuration (the daemon's
+/// `admin set ITEM VALUE`, its configuration file's `[items]`, vendor configuration files).
+///
+/// `Debug` redacts the default of a secret item.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ItemDef {
+    name: String,
+    ty: ParamType,
+    default: String,
+    secret: bool,
+    format: ItemFormat,
+    origin: Origin,
+    params: Vec<String>,
+    derived: Vec<String>,
+    note: Option<String>,
+}
+
+impl ItemDef {
+    /// The item name, e.g. `acs-server-address`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its type and constraints: those of the TR-069 parameter it backs, or of its `[[item]]` row.
+    pub fn param_type(&self) -> &ParamType {
+        &self.ty
+    }
+
+    /// The factory default (lexical form).
+    pub fn default(&self) -> &str {
+        &self.default
+    }
+
+    /// Whether the value is a secret (password, private key).
+    pub fn is_secret(&self) -> bool {
+        self.secret
+    }
+
+    /// Extra syntax rules for the value.
+    pub fn format(&self) -> ItemFormat {
+        self.format
+    }
+
+    /// Where the row comes from.
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    /// The TR-069 parameters stored in this item (empty for items with no TR-069 name), in
+    /// data-model order.
+    pub fn params(&self) -> &[String] {
+        &self.params
+    }
+
+    /// The `[[item]]` row's free text (`None` for parameter-backed items).
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+
+    /// Live parameters computed from this item (`DeviceInfo.SerialNumber` from `mac-address`).
+    pub fn derived_params(&self) -> &[String] {
+        &self.derived
+    }
+}
+
+impl fmt::Debug for ItemDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let default: &dyn fmt::Debug = if self.secret {
+            &"<redacted>"
+        } else {
+            &self.default
+        };
+        f.debug_struct("ItemDef")
+            .field("name", &self.name)
+            .field("ty", &self.ty)
+            .field("default", default)
+            .field("secret", &self.secret)
+            .field("format", &self.format)
+            .field("origin", &self.origin)
+            .field("params", &self.params)
+            .field("derived", &self.derived)
+            .finish()
+    }
+}
+
+/// What the table says about a parameter or object beyond its schema definition: where the
+/// row comes from and how it departs from the Broadband Forum definition or the seed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RowInfo {
+    /// Parameter name or object path.
+    pub path: String,
+    /// `true` for an object row.
+    pub is_object: bool,
+    /// Where the row comes from.
+    pub origin: Origin,
+    /// The seed's table row, verbatim (seed and vendor parameter rows).
+    pub seed_row: Option<String>,
+    /// How and why the row departs from the BBF definition.
+    pub deviation: Option<String>,
+    /// How and why the row departs from the seed's table.
+    pub seed_deviation: Option<String>,
+    /// A TR-106 comma-separated list.
+    pub list: bool,
+    /// The item a live parameter is computed from.
+    pub derived_from: Option<String>,
+    /// Free text.
+    pub note: Option<String>,
+}
+
+/// The Desk Phone CP data model: the `cwmp_model::Schema` and the OCMS item catalogue, loaded
+/// from the TOML table (format in the crate README).
+#[derive(Debug, Clone)]
+pub struct DeskPhoneModel {
+    schema: Schema,
+    rows: Vec<RowInfo>,
+    row_index: HashMap<String, usize>,
+    items: Vec<ItemDef>,
+    item_index: HashMap<String, usize>,
+}
+
+fn row_err(kind: &str, index: usize, name: Option<&str>, message: impl Into<String>) -> ModelError {
+    let row = match name {
+        Some(n) => format!("{kind} #{} `{n}`", index + 1),
+        None => format!("{kind} #{}", index + 1),
+    };
+    ModelError::Row {
+        row,
+        message: message.into(),
+    }
+}
+
+fn base_type(t: RawType) -> BaseType {
+    match t {
+        RawType::String => BaseType::String,
+        RawType::Int => BaseType::Int,
+        RawType::UnsignedInt => BaseType::UnsignedInt,
+        RawType::Long => BaseType::Long,
+        RawType::UnsignedLong => BaseType::UnsignedLong,
+        RawType::Boolean => BaseType::Boolean,
+        RawType::DateTime => BaseType::DateTime,
+        RawType::Base64 => BaseType::Base64,
+        RawType::HexBinary => BaseType::HexBinary,
+        RawType::IpAddress => BaseType::IpAddress,
+        RawType::MacAddress => BaseType::MacAddress,
+    }
+}
+
+fn is_numeric(t: RawType) -> bool {
+    matches!(
+        t,
+        RawType::Int | RawType::UnsignedInt | RawType::Long | RawType::UnsignedLong
+    )
+}
+
+fn has_length(t: RawType) -> bool {
+    matches!(
+        t,
+        RawType::String
+            | RawType::Base64
+            | RawType::HexBinary
+            | RawType::IpAddress
+            | RawType::MacAddress
+    )
+}
+
+/// OCMS item names: lower-case letters, digits and `-`, starting with a letter. They never
+/// contain `:`, so they cannot collide with the store's reserved `cwmp:` keys.
+fn valid_item_name(name: &str) -> bool {
+    name.len() <= 128
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Deserialize one raw row, prefixing serde's message with the row's identity.
+fn row<T: for<'de> Deserialize<'de>>(
+    kind: &str,
+    index: usize,
+    key: &str,
+    table: &toml::Table,
+) -> Result<T, ModelError> {
+    let name = table.get(key).and_then(|v| v.as_str());
+    toml::Value::Table(table.clone())
+        .try_into::<T>()
+        .map_err(|e| row_err(kind, index, name, e.message().to_owned()))
+}
+
+/// Build the type of a parameter or item row.
+fn param_type(
+    ty: RawType,
+    range: Option<&str>,
+    values: Option<&[String]>,
+    max_length: Option<usize>,
+) -> Result<ParamType, String> {
+    let mut t = ParamType::new(base_type(ty));
+    if let Some(r) = range {
+        if !is_numeric(ty) {
+            return Err("`range` applies only to int, unsignedInt, long and unsignedLong".into());
+        }
+        let (min, max) = parse_range(r)?;
+        t = t.with_range(min, max);
+    }
+    if let Some(v) = values {
+        if v.is_empty() {
+            return Err("`values` must list at least one value".into());
+        }
+        t = t.with_enumeration(v.iter().cloned());
+    }
+    if let Some(n) = max_length {
+        if !has_length(ty) {
+            return Err("`max_length` applies only to string, base64 and hexBinary types".into());
+        }
+        t = t.with_max_length(n);
+    }
+    // Every enumerated value must itself be valid (a range and an enumeration together must
+    // agree, and numeric enumerations must be canonical numbers).
+    for v in &t.enumeration {
+        let parsed = t
+            .parse_with_reason(v, None)
+            .map_err(|e| format!("enumerated value `{v}` is not valid: {}", e.reason))?;
+        if parsed.to_lexical() != *v {
+            return Err(format!(
+                "enumerated value `{v}` is not in canonical form `{}`",
+                parsed.to_lexical()
+            ));
+        }
+    }
+    Ok(t)
+}
+
+/// An item as first declared, with the row it came from (for error messages).
+struct ItemDraft {
+    def: ItemDef,
+    first_row: String,
+}
+
+impl DeskPhoneModel {
+    /// The model of the shipped table ([`BUILTIN_TABLE`]).
+    ///
+    /// # Panics
+    ///
+    /// Never in a released crate: the embedded table is fixed at compile time and loading it
+    /// is covered by the crate's tests.
+    pub fn builtin() -> DeskPhoneModel {
+        match DeskPhoneModel::from_toml(BUILTIN_TABLE) {
+            Ok(m) => m,
+            Err(e) => panic!("the embedded deskphone.toml is invalid: {e}"),
+        }
+    }
+
+    /// Load a table (format in the crate README). Unknown keys, missing keys, values that do
+    /// not fit their type, inconsistent item declarations and schema errors are refused with a
+    /// message naming the row.
+    pub fn from_toml(text: &str) -> Result<DeskPhoneModel, ModelError> {
+        let file: RawFile =
+            toml::from_str(text).map_err(|e| ModelError::Toml(e.message().to_owned()))?;
+        if file.format != TABLE_FORMAT {
+            return Err(ModelError::Toml(format!(
+                "format {} is not the supported format {TABLE_FORMAT}",
+                file.format
+            )));
+        }
+
+        let mut rows = Vec::new();
+        let mut objects = Vec::new();
+        for (i, t) in file.object.iter().enumerate() {
+            let o: RawObject = row("object", i, "path", t)?;
+            let err = |m: &str| row_err("object", i, Some(&o.path), m);
+            let kind = match o.kind {
+                RawObjectKind::Single => {
+                    if o.addable.is_some() || o.max_instances.is_some() || o.deletable.is_some() {
+                        return Err(err(
+                            "a single object takes no addable, max_instances or deletable",
+                        ));
+                    }
+                    ObjectKind::Single
+                }
+                RawObjectKind::Table => {
+                    if o.deletable.is_some() {
+                        return Err(err("`deletable` belongs on instance rows"));
+                    }
+                    let addable = o.addable.ok_or_else(|| err("a table needs `addable`"))?;
+                    ObjectKind::Table {
+                        addable,
+                        max_instances: o.max_instances,
+                    }
+                }
+                RawObjectKind::Instance => {
+                    if o.addable.is_some() || o.max_instances.is_some() {
+                        return Err(err("`addable` and `max_instances` belong on table rows"));
+                    }
+                    let deletable = o
+                        .deletable
+                        .ok_or_else(|| err("an instance needs `deletable`"))?;
+                    ObjectKind::Instance { deletable }
+                }
+            };
+            check_origin(o.origin, &o.path, None).map_err(|m| err(&m))?;
+            check_text("deviation", o.deviation.as_deref()).map_err(|m| err(&m))?;
+            rows.push(RowInfo {
+                path: o.path.clone(),
+                is_object: true,
+                origin: o.origin,
+                seed_row: None,
+                deviation: o.deviation,
+                seed_deviation: None,
+                list: false,
+                derived_from: None,
+                note: o.note,
+            });
+            objects.push(ObjectDef { path: o.path, kind });
+        }
+
+        let mut params = Vec::new();
+        let mut drafts: Vec<ItemDraft> = Vec::new();
+        let mut draft_index: HashMap<String, usize> = HashMap::new();
+        let mut derived: Vec<(usize, String, String)> = Vec::new();
+        for (i, t) in file.param.iter().enumerate() {
+            let p: RawParam = row("param", i, "path", t)?;
+            let err = |m: &str| row_err("param", i, Some(&p.path), m);
+            let ty = param_type(p.ty, p.range.as_deref(), p.values.as_deref(), p.max_length)
+                .map_err(|m| err(&m))?;
+            if p.list && p.ty != RawType::String {
+                return Err(err("`list` applies only to string parameters"));
+            }
+            if p.secret && p.ty != RawType::String {
+                return Err(err("a secret must be a string"));
+            }
+            check_origin(p.origin, &p.path, p.seed_row.as_deref()).map_err(|m| err(&m))?;
+            check_seed_row(p.origin, p.seed_row.as_deref()).map_err(|m| err(&m))?;
+            for (key, text) in [
+                ("deviation", &p.deviation),
+                ("seed_deviation", &p.seed_deviation),
+                ("seed_row", &p.seed_row),
+            ] {
+                check_text(key, text.as_deref()).map_err(|m| err(&m))?;
+            }
+            let forbid = |key: &str, present: bool| -> Result<(), ModelError> {
+                if present {
+                    Err(err(&format!(
+                        "`{key}` does not go with source = {:?}",
+                        p.source
+                    )))
+                } else {
+                    Ok(())
+                }
+            };
+            let source = match p.source {
+                RawSource::Item => {
+                    forbid("value", p.value.is_some())?;
+                    forbid("derived_from", p.derived_from.is_some())?;
+                    let name = p
+                        .item
+                        .clone()
+                        .ok_or_else(|| err("source = \"item\" needs `item`"))?;
+                    if !valid_item_name(&name) {
+                        return Err(err(&format!(
+                            "item name `{name}` must be lower-case letters, digits and '-'"
+                        )));
+                    }
+                    Source::Item(name)
+                }
+                RawSource::Constant => {
+                    forbid("item", p.item.is_some())?;
+                    forbid("derived_from", p.derived_from.is_some())?;
+                    forbid("default", p.default.is_some())?;
+                    Source::Constant(
+                        p.value
+                            .clone()
+                            .ok_or_else(|| err("source = \"constant\" needs `value`"))?,
+                    )
+                }
+                RawSource::Live => {
+                    forbid("item", p.item.is_some())?;
+                    forbid("value", p.value.is_some())?;
+                    Source::Live
+                }
+                RawSource::Internal => {
+                    forbid("item", p.item.is_some())?;
+                    forbid("value", p.value.is_some())?;
+                    forbid("derived_from", p.derived_from.is_some())?;
+                    Source::Internal
+                }
+            };
+            let default = match &source {
+                Source::Constant(v) => Some(v.clone()),
+                _ => Some(p.default.clone().ok_or_else(|| {
+                    err("a factory `default` is required (constants use `value`)")
+                })?),
+            };
+            // Check here too (Schema::new does) so that the message names the row.
+            if let Some(d) = &default {
+                if let Err(e) = ty.parse_with_reason(d, None) {
+                    return Err(err(&format!("default/value refused: {}", e.reason)));
+                }
+            }
+            let default_notification = Notification::from_i32(i32::from(p.notification))
+                .filter(|n| n.as_i32() <= 2)
+                .ok_or_else(|| err("`notification` must be 0, 1 or 2"))?;
+            let active_notify = match p.active_notify {
+                RawActiveNotify::Normal => ActiveNotify::Normal,
+                RawActiveNotify::CanDeny => ActiveNotify::CanDeny,
+                RawActiveNotify::ForceEnabled => ActiveNotify::ForceEnabled,
+                RawActiveNotify::ForceDefaultEnabled => ActiveNotify::ForceDefaultEnabled,
+            };
+            if active_notify == ActiveNotify::CanDeny
+                && default_notification == Notification::Active
+            {
+                return Err(err(
+                    "a canDeny parameter cannot default to Active notification",
+                ));
+            }
+            let access = match p.access {
+                RawAccess::ReadOnly => Access::ReadOnly,
+                RawAccess::ReadWrite => Access::ReadWrite,
+            };
+            let def = ParamDef {
+                name: p.path.clone(),
+                ty: ty.clone(),
+                access,
+                source: source.clone(),
+                default: default.clone(),
+                default_notification,
+                active_notify,
+                forced_inform: p.forced_inform,
+                secret: p.secret,
+            };
+            if let Source::Item(name) = &source {
+                let this_row = format!("param #{} `{}`", i + 1, p.path);
+                match draft_index.get(name) {
+                    Some(&k) => {
+                        let d = &mut drafts[k];
+                        if d.def.ty != ty
+                            || d.def.default != default.clone().unwrap_or_default()
+                            || d.def.secret != p.secret
+                        {
+                            return Err(err(&format!(
+                                "item `{name}` is also stored by {}, with a different type, default or secret flag",
+                                d.first_row
+                            )));
+                        }
+                        d.def.params.push(p.path.clone());
+                    }
+                    None => {
+                        draft_index.insert(name.clone(), drafts.len());
+                        drafts.push(ItemDraft {
+                            def: ItemDef {
+                                name: name.clone(),
+                                ty: ty.clone(),
+                                default: default.clone().unwrap_or_default(),
+                                secret: p.secret,
+                                format: ItemFormat::Plain,
+                                origin: p.origin,
+                                params: vec![p.path.clone()],
+                                derived: Vec::new(),
+                                note: None,
+                            },
+                            first_row: this_row,
+                        });
+                    }
+                }
+            }
+            if let Some(from) = &p.derived_from {
+                derived.push((i, p.path.clone(), from.clone()));
+            }
+            rows.push(RowInfo {
+                path: p.path.clone(),
+                is_object: false,
+                origin: p.origin,
+                seed_row: p.seed_row,
+                deviation: p.deviation,
+                seed_deviation: p.seed_deviation,
+                list: p.list,
+                derived_from: p.derived_from,
+                note: p.note,
+            });
+            params.push(def);
+        }
+
+        for (i, t) in file.item.iter().enumerate() {
+            let it: RawItem = row("item", i, "name", t)?;
+            let err = |m: &str| row_err("item", i, Some(&it.name), m);
+            if !valid_item_name(&it.name) {
+                return Err(err("item names are lower-case letters, digits and '-'"));
+            }
+            if let Some(&k) = draft_index.get(&it.name) {
+                return Err(err(&format!(
+                    "already declared as the item of {}; [[item]] rows are for items with no TR-069 name",
+                    drafts[k].first_row
+                )));
+            }
+            if it.secret && it.ty != RawType::String {
+                return Err(err("a secret must be a string"));
+            }
+            let ty = param_type(it.ty, None, None, it.max_length).map_err(|m| err(&m))?;
+            let format = match it.format {
+                None => ItemFormat::Plain,
+                Some(f) => {
+                    if it.ty != RawType::String {
+                        return Err(err("`format` applies only to string items"));
+                    }
+                    match f {
+                        RawItemFormat::PemCertificates => ItemFormat::PemCertificates,
+                        RawItemFormat::PemPrivateKey => ItemFormat::PemPrivateKey,
+                    }
+                }
+            };
+            let default = it
+                .default
+                .clone()
+                .ok_or_else(|| err("a factory `default` is required"))?;
+            if let Err(e) = ty.parse_with_reason(&default, None) {
+                return Err(err(&format!("default refused: {}", e.reason)));
+            }
+            if let Err(m) = check_format(format, &default) {
+                return Err(err(&format!("default refused: {m}")));
+            }
+            draft_index.insert(it.name.clone(), drafts.len());
+            drafts.push(ItemDraft {
+                def: ItemDef {
+                    name: it.name.clone(),
+                    ty,
+                    default,
+                    secret: it.secret,
+                    format,
+                    origin: it.origin,
+                    params: Vec::new(),
+                    derived: Vec::new(),
+                    note: it.note.clone(),
+                },
+                first_row: format!("item #{} `{}`", i + 1, it.name),
+            });
+        }
+
+        for (i, path, from) in derived {
+            match draft_index.get(&from) {
+                // The one derivation there is: a serial number from a MAC address.
+                Some(&k) if drafts[k].def.ty.base != BaseType::MacAddress => {
+                    return Err(row_err(
+                        "param",
+                        i,
+                        Some(&path),
+                        format!("derived_from names `{from}`, which is not a MACAddress item"),
+                    ))
+                }
+                Some(&k) => drafts[k].def.derived.push(path),
+                None => {
+                    return Err(row_err(
+                        "param",
+                        i,
+                        Some(&path),
+                        format!("derived_from names `{from}`, which no row declares"),
+                    ))
+                }
+            }
+        }
+
+        let mut row_index = HashMap::with_capacity(rows.len());
+        for (k, r) in rows.iter().enumerate() {
+            if row_index.insert(r.path.clone(), k).is_some() {
+                return Err(SchemaError::Duplicate(r.path.clone()).into());
+            }
+        }
+        let schema = Schema::new(params, objects)?;
+        let items: Vec<ItemDef> = drafts.into_iter().map(|d| d.def).collect();
+        let item_index = items
+            .iter()
+            .enumerate()
+            .map(|(k, it)| (it.name.clone(), k))
+            .collect();
+        Ok(DeskPhoneModel {
+            schema,
+            rows,
+            row_index,
+            items,
+            item_index,
+        })
+    }
+
+    /// The schema a `SchemaStore` is built from.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Every item, in table order (parameter-backed items first, then `[[item]]` rows).
+    pub fn items(&self) -> &[ItemDef] {
+        &self.items
+    }
+
+    /// One item by name.
+    pub fn item(&self, name: &str) -> Option<&ItemDef> {
+        self.item_index.get(name).map(|&k| &self.items[k])
+    }
+
+    /// The (first, in data-model order) TR-069 parameter stored in an item; `None` for unknown
+    /// items and items with no TR-069 name. [`ItemDef::params`] lists them all.
+    pub fn param_for_item(&self, item: &str) -> Option<&ParamDef> {
+        self.item(item)
+            .and_then(|it| it.params.first())
+            .and_then(|p| self.schema.param(p))
+    }
+
+    /// The item a TR-069 parameter is stored in (`None` for constant, live and internal
+    /// parameters and for unknown names).
+    pub fn item_for_param(&self, param: &str) -> Option<&ItemDef> {
+        match &self.schema.param(param)?.source {
+            Source::Item(name) => self.item(name),
+            _ => None,
+        }
+    }
+
+    /// The table's extra facts about a parameter or object (origin, deviations, seed row).
+    pub fn row_info(&self, path: &str) -> Option<&RowInfo> {
+        self.row_index.get(path).map(|&k| &self.rows[k])
+    }
+
+    /// Every row's extra facts, objects first, then parameters, in table order.
+    pub fn rows(&self) -> &[RowInfo] {
+        &self.rows
+    }
+
+    /// An item's current value in `backend`: the stored value, else the factory default.
+    /// `None` for an unknown item. Secrets included: this is for the agent's own use (TLS
+    /// client key, SIP password), never for an answer to the ACS.
+    pub fn item_value(&self, backend: &dyn ItemBackend, name: &str) -> Option<String> {
+        let item = self.item(name)?;
+        Some(backend.get(name).unwrap_or_else(|| item.default.clone()))
+    }
+
+    /// Every item's factory default, as a batch a backend can commit.
+    pub fn factory_items(&self) -> Vec<(String, String)> {
+        self.items
+            .iter()
+            .map(|it| (it.name.clone(), it.default.clone()))
+            .collect()
+    }
+
+    /// Validate a value for an item exactly as a CWMP SetParameterValues (without `xsi:type`)
+    /// validates it for the parameter the item backs (digest §5.2, §9), plus the item's
+    /// [`ItemFormat`]. Returns the canonical lexical form to store (`1` → `true` for a
+    /// boolean, `007` → `7` for a number).
+    ///
+    /// Faults: 9005 for an unknown item, 9006 for a value that is not of the item's type,
+    /// 9007 for one that breaks a constraint. Fault strings name the item, never the value.
+    pub fn validate_item(&self, name: &str, value: &str) -> Result<String, Fault> {
+        let item = self.item(name).ok_or_else(|| {
+            Fault::with_message(
+                FaultCode::InvalidParameterName,
+                format!("unknown configuration item `{name}`"),
+            )
+        })?;
+        let parsed = item
+            .ty
+            .parse_with_reason(value, None)
+            .map_err(|e| Fault::with_message(e.code, format!("item `{name}`: {}", e.reason)))?;
+        // A live parameter is derived from this item (SerialNumber from mac-address): an
+        // empty MAC, which the MACAddress type allows, would leave the phone without one.
+        if !item.derived.is_empty() && crate::live::serial_number_from_mac(value).is_none() {
+            return Err(Fault::with_message(
+                FaultCode::InvalidParameterValue,
+                format!(
+                    "item `{name}`: {} is derived from it, so it must be a MAC address",
+                    item.derived.join(", ")
+                ),
+            ));
+        }
+        check_format(item.format, value).map_err(|m| {
+            Fault::with_message(
+                FaultCode::InvalidParameterValue,
+                format!("item `{name}`: {m}"),
+            )
+        })?;
+        Ok(parsed.to_lexical())
+    }
+}
+
+/// `vendor` rows and only they carry an `X_` name segment; `seed` and `vendor` parameter rows
+/// quote the seed.
+fn check_origin(origin: Origin, path: &str, seed_row: Option<&str>) -> Result<(), String> {
+    let vendor_name = path.split('.').any(|s| s.starts_with("X_"));
+    match origin {
+        Origin::Vendor if !vendor_name => {
+            Err("origin = \"vendor\" is for X_ vendor extensions".into())
+        }
+        Origin::Seed | Origin::Addition if vendor_name => {
+            Err("an X_ name is a vendor extension: origin = \"vendor\"".into())
+        }
+        Origin::Addition if seed_row.is_some() => {
+            Err("an addition is not in the seed, so it has no `seed_row`".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Seed and vendor parameter rows quote the seed's table row.
+fn check_seed_row(origin: Origin, seed_row: Option<&str>) -> Result<(), String> {
+    match (origin, seed_row) {
+        (Origin::Seed | Origin::Vendor, None) => {
+            Err("a seed or vendor parameter row quotes the seed's table row in `seed_row`".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_text(key: &str, text: Option<&str>) -> Result<(), String> {
+    match text {
+        Some(t) if t.trim().is_empty() => Err(format!("`{key}` must not be empty")),
+        _ => Ok(()),
+    }
+}
+
+/// Check the [`ItemFormat`] of a value. The message never contains the value.
+pub(crate) fn check_format(format: ItemFormat, value: &str) -> Result<(), String> {
+    match format {
+        ItemFormat::Plain => Ok(()),
+        ItemFormat::PemCertificates => {
+            let labels = crate::pem::block_labels(value)?;
+            if labels.iter().all(|l| l == "CERTIFICATE") {
+                Ok(())
+            } else {
+                Err("only PEM CERTIFICATE blocks are accepted".into())
+            }
+        }
+        ItemFormat::PemPrivateKey => {
+            let labels = crate::pem::block_labels(value)?;
+            match labels.as_slice() {
+                [] => Ok(()),
+                [one] if one.ends_with("PRIVATE KEY") => Ok(()),
+                _ => Err("exactly one PEM PRIVATE KEY block is accepted".into()),
+            }
+        }
+    }
+}
