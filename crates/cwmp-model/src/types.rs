@@ -28,7 +28,8 @@ pub enum XsdType {
 }
 
 impl XsdType {
-    /// The canonical `xsi:type` attribute value the CPE emits, e.g. `xsd:unsignedInt`.
+    /// The canonical `xsi:type` attribute value the CPE emits, e.g. `xsd:unsignedInt`
+/// (`soap-enc:base64` for base64, the form the BBF schemas accept).
     pub fn as_xsi(self) -> &'static str {
         match self {
             XsdType::String => "xsd:string",
@@ -38,7 +39,9 @@ impl XsdType {
             XsdType::UnsignedLong => "xsd:unsignedLong",
             XsdType::Boolean => "xsd:boolean",
             XsdType::DateTime => "xsd:dateTime",
-            XsdType::Base64 => "xsd:base64",
+            // `xsd:base64` is what many CPEs send, but XML Schema has no such type and the BBF
+            // schemas refuse it; `soap-enc:base64` is valid and has the same local name.
+            XsdType::Base64 => "soap-enc:base64",
             XsdType::HexBinary => "xsd:hexBinary",
         }
     }
@@ -64,7 +67,8 @@ impl XsdType {
 
     /// The local name, e.g. `unsignedInt`.
     pub fn local_name(self) -> &'static str {
-        &self.as_xsi()[4..]
+        let xsi = self.as_xsi();
+        xsi.split_once(':').map_or(xsi, |(_, local)| local)
     }
 }
 
@@ -228,7 +232,13 @@ impl DateTime {
         } else {
             time::OffsetDateTime::parse(&format!("{t}Z"), &Rfc3339).ok()?
         };
-        Some(DateTime(parsed.to_offset(time::UtcOffset::UTC)))
+        // An offset can move the instant outside the representable years (9999-12-31T23:59:59-05:00);
+        // such a value is refused rather than allowed to panic.
+        let utc = parsed.checked_to_offset(time::UtcOffset::UTC)?;
+        if !(1..=9999).contains(&utc.year()) {
+            return None;
+        }
+        Some(DateTime(utc))
     }
 
     /// The canonical wire form: UTC with `Z`, no fractional seconds, e.g. `2024-05-01T10:00:00Z`.
@@ -287,6 +297,10 @@ mod datetime_tests {
         ] {
             assert_eq!(DateTime::parse(bad), None, "{bad}");
         }
+        // Offsets that leave the representable years are refused, never a panic.
+        assert_eq!(DateTime::parse("9999-12-31T23:59:59-05:00"), None);
+        assert_eq!(DateTime::parse("0001-01-01T00:00:00+05:00"), None);
+        assert!(DateTime::parse("9999-12-31T23:59:59Z").is_some());
     }
 }
 
