@@ -1,1 +1,75 @@
-//! Placeholder: filled by its issue.
+//! The sans-IO CWMP (TR-069) CPE session engine (design invariant 1).
+//!
+//! [`Agent`] is a pure state machine: [`Input`]s in ([`Agent::handle_input`], with the current
+//! time and the [`ParameterStore`](cwmp_model::ParameterStore)), [`Output`]s out
+//! ([`Agent::poll_output`]: send this POST, persist this state, reboot now, download this),
+//! one deadline to wait for ([`Agent::poll_timeout`]). It owns no socket, thread, clock, file
+//! or OS randomness, so a week of periodic informs runs in milliseconds in tests, and one
+//! process can drive thousands of simulated phones. The blocking driver (`cwmp-client`) does
+//! HTTP, TLS, authentication, cookies and redirects.
+//!
+//! What it implements, by digest section:
+//! * §1.5–§1.6 the session: Inform, CPE requests (TransferComplete), empty POST, ACS requests,
+//!   termination, HoldRequests, method retry on 8005, namespace negotiation;
+//! * §2 the Inform: DeviceId, events with CommandKeys, forced-inform and notified parameters;
+//! * §2.4 the event rules (single/multiple, retry and persistence, BOOTSTRAP);
+//! * §3 retry waits and RetryCount, the active-notification throttle;
+//! * §4 periodic informs anchored to `PeriodicInformTime`;
+//! * §5 every CPE RPC in [`RPC_METHODS`]; 9000 for the others.
+//!
+//! All deadlines live in one timer table ([`Timer`], design invariant 3); what must survive a
+//! restart goes out as [`Output::Persist`] (design invariant 7).
+//!
+//! # Embedding (what a driver does)
+//!
+//! * Build the agent with [`Agent::new`] from the last persisted state
+//!   ([`PersistentState::new`] on a factory-new device), a [`BootReason`], a random seed and
+//!   [`Now`]. Then follow the drain rule documented on [`Agent`]: after every call, drain
+//!   [`Agent::poll_output`], then sleep until [`Agent::poll_timeout`] or the next event.
+//! * [`Output::SessionStarted`]: a fresh cookie jar and connection. [`Output::SendPost`]: POST
+//!   the body (`Content-Type: text/xml; charset="utf-8"` when there is one, the
+//!   [`SoapAction`] header as given), handle 401 challenges (Basic or Digest), cookies and
+//!   redirects of the Inform, and feed exactly one [`Input::HttpResponse`] (the final status
+//!   and body) or [`Input::HttpFailed`]. [`Output::SessionEnded`]: drop cookies, close.
+//! * [`Output::Persist`]: write the state atomically before acting on later outputs.
+//! * [`Output::Reboot`] / [`Output::FactoryReset`]: do it, then start a new agent from the
+//!   persisted state with [`BootReason::PowerOn`].
+//! * [`Output::Download`]: fetch and apply the file, then feed [`Input::TransferComplete`].
+//! * Connection requests: authenticate them (Digest), answer 200 (or 503 when rate-limited),
+//!   then feed [`Input::ConnectionRequest`]. The store's change listener feeds
+//!   [`Input::ValueChanged`].
+//! * [`Output::Trace`] (only with [`AgentConfig::trace`]): per-session JSON records.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod agent;
+mod clock;
+mod config;
+mod error;
+mod event;
+mod inform;
+mod io;
+mod periodic;
+mod retry;
+mod rpc;
+mod state;
+mod timer;
+mod trace;
+
+pub use agent::{Agent, MAX_INFORM_EVENTS, MAX_RESTORED_ENTRIES, SUPPORTED_CWMP_VERSIONS};
+pub use clock::{Now, CLOCK_STEP_TOLERANCE};
+pub use config::{AgentConfig, MIN_RESPONSE_TIMEOUT};
+pub use error::Error;
+pub use event::{EventCode, QueuedEvent};
+pub use io::{BootReason, DownloadRequest, Input, Output, SoapAction};
+pub use periodic::next_on_grid;
+pub use retry::{
+    retry_wait_range, DEFAULT_RETRY_MINIMUM_WAIT, DEFAULT_RETRY_MULTIPLIER, MAX_RETRY_WAIT,
+};
+pub use rpc::RPC_METHODS;
+pub use state::{
+    PersistentState, QueuedTransfer, ScheduledInform, TransferKind, TransferResult, TransferState,
+    STATE_VERSION,
+};
+pub use timer::Timer;
+pub use trace::TraceEvent;

@@ -1,1 +1,859 @@
-//! A scripted fake ACS over loopback HTTP/HTTPS (filled by the client work).
+//! A scripted fake ACS over real loopback HTTP and HTTPS.
+//!
+//! [`FakeAcs`] listens on `127.0.0.1:0`, serves each TCP connection on its own thread
+//! (keep-alive, `Content-Length` bodies, a cap on concurrent connections), records every
+//! request (connection id, method, path, headers, body, client certificate) and answers
+//! according to its configuration:
+//!
+//! 1. a queue of [`Fault`]s applied to the next requests (500, garbage, silence, stall …);
+//! 2. authentication ([`AcsAuth`]): Basic, or Digest the GenieACS way, with the nonce bound to
+//!    the connection;
+//! 3. redirects of a path ([`Redirect`]);
+//! 4. the behaviour: exact CWMP sessions ([`Behaviour::Cwmp`]: InformResponse with
+//!    `Set-Cookie`, scripted ACS requests, `204` with `Connection: close`), a queue of fixed
+//!    [`Reply`]s, or a closure.
+//!
+//! HTTPS uses certificates made by rcgen ([`TestCa`]); the server can require a client
+//! certificate (rustls `WebPkiClientVerifier`) and records the one presented.
+//!
+//! ```text
+//!   request ─► record ─► fault queue? ─► auth ok? ─► redirect? ─► behaviour ─► reply
+//!                           │ yes          │ no        │ yes
+//!                           ▼              ▼           ▼
+//!                     500/garbage/…   401 (+challenge)  3xx Location
+//! ```
+
+mod auth;
+mod cwmp;
+mod http;
+mod pki;
+
+pub use auth::AcsAuth;
+pub use cwmp::{AcsMessage, CwmpScript, SessionLog};
+pub use pki::{IssuedCert, TestCa};
+
+use http::{read_request, write_response, ReadOutcome, WireRequest};
+use rustls::server::WebPkiClientVerifier;
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// One HTTP request as the fake ACS received it.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// Index of the request over the server's life, from 0.
+    pub seq: usize,
+    /// The TCP connection it arrived on, numbered from 1 in accept order.
+    pub connection: u64,
+    /// The method (`POST`).
+    pub method: String,
+    /// The request target (path and query).
+    pub path: String,
+    /// The headers in wire order, names as received.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// Whether the connection was TLS.
+    pub tls: bool,
+    /// The client certificate (DER, leaf) presented in the TLS handshake, if any.
+    pub client_cert: Option<Vec<u8>>,
+    /// The server name the client sent in the TLS handshake (SNI), if any.
+    pub sni: Option<String>,
+}
+
+impl RecordedRequest {
+    /// The first header of that name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether a header of that name is present.
+    pub fn has_header(&self, name: &str) -> bool {
+        self.header(name).is_some()
+    }
+
+    /// The body as text (lossy).
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// An HTTP response the fake ACS sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The status code.
+    pub status: u16,
+    /// Headers besides `Content-Length` (always sent).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// A reply with this status and no body.
+    pub fn status(status: u16) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// `200` with an XML body and GenieACS's `Content-Type`.
+    pub fn xml(body: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/xml; charset=\"utf-8\"".into())],
+            body: body.into(),
+        }
+    }
+
+    /// `204 No Content` with `Connection: close`: the end of a session, as GenieACS sends it.
+    pub fn no_content() -> Reply {
+        Reply::status(204).with_header("Connection", "close")
+    }
+
+    /// Add a header.
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Replace the body.
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Reply {
+        self.body = body.into();
+        self
+    }
+
+    fn closes(&self) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close"))
+    }
+}
+
+/// A misbehaviour applied to one request, taken from the fault queue in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer with this status (e.g. 500) and a short text body, then close.
+    Status(u16),
+    /// Answer bytes that are not HTTP, then close.
+    GarbageHttp,
+    /// Answer `200` with `text/xml` that is not XML (the HTTP layer is fine).
+    GarbageBody,
+    /// Close the connection without answering.
+    Close,
+    /// Send half a response (`Content-Length` larger than the body), then close.
+    Truncated,
+    /// Say nothing for this long (or until shutdown), then close.
+    Stall(Duration),
+}
+
+/// A redirect rule: POSTs to `path` get `status` with `Location: location`, `times` times
+/// (`None`: always).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    /// The request path the rule applies to.
+    pub path: String,
+    /// The `Location` value (absolute URL or path).
+    pub location: String,
+    /// 301, 302, 307 …
+    pub status: u16,
+    /// How many times the rule fires; `None` = forever.
+    pub times: Option<u32>,
+}
+
+/// A closure that answers a request.
+pub type Handler = Box<dyn FnMut(&RecordedRequest) -> Reply + Send>;
+
+/// What the fake ACS does with a request that passed faults, authentication and redirects.
+pub enum Behaviour {
+    /// Exact CWMP sessions following scripts (see [`CwmpScript`]).
+    Cwmp(CwmpScript),
+    /// These replies in order; `204` + `Connection: close` once they run out.
+    Replies(VecDeque<Reply>),
+    /// A closure per request.
+    Handler(Handler),
+}
+
+impl std::fmt::Debug for Behaviour {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Behaviour::Cwmp(_) => write!(f, "Cwmp"),
+            Behaviour::Replies(r) => write!(f, "Replies({})", r.len()),
+            Behaviour::Handler(_) => write!(f, "Handler"),
+        }
+    }
+}
+
+/// HTTPS settings of the fake ACS.
+#[derive(Debug)]
+pub struct HttpsOptions {
+    /// The server certificate and key.
+    pub server: IssuedCert,
+    /// When set, a client certificate issued by this CA (DER) is required.
+    pub client_ca: Option<Vec<u8>>,
+}
+
+/// Builder of a [`FakeAcs`].
+#[derive(Debug)]
+pub struct FakeAcsBuilder {
+    path: String,
+    auth: AcsAuth,
+    redirects: Vec<Redirect>,
+    faults: VecDeque<Fault>,
+    behaviour: Behaviour,
+    https: Option<HttpsOptions>,
+    ca: Option<TestCa>,
+    max_connections: usize,
+    host_in_url: Option<String>,
+    history: usize,
+}
+
+impl Default for FakeAcsBuilder {
+    fn default() -> FakeAcsBuilder {
+        FakeAcsBuilder {
+            path: "/acs".into(),
+            auth: AcsAuth::None,
+            redirects: Vec::new(),
+            faults: VecDeque::new(),
+            behaviour: Behaviour::Cwmp(CwmpScript::default()),
+            https: None,
+            ca: None,
+            max_connections: 16,
+            host_in_url: None,
+            history: usize::MAX,
+        }
+    }
+}
+
+impl FakeAcsBuilder {
+    /// The path of [`FakeAcs::url`] (default `/acs`).
+    pub fn path(mut self, path: &str) -> FakeAcsBuilder {
+        self.path = path.to_string();
+        self
+    }
+
+    /// Require HTTP Basic authentication.
+    pub fn basic_auth(mut self, username: &str, password: &str) -> FakeAcsBuilder {
+        self.auth = AcsAuth::Basic {
+            username: username.into(),
+            password: password.into(),
+        };
+        self
+    }
+
+    /// Require HTTP Digest authentication, GenieACS style (no `algorithm` in the challenge).
+    pub fn digest_auth(mut self, username: &str, password: &str) -> FakeAcsBuilder {
+        self.auth = AcsAuth::Digest {
+            username: username.into(),
+            password: password.into(),
+            algorithm: None,
+        };
+        self
+    }
+
+    /// Any authentication setting.
+    pub fn auth(mut self, auth: AcsAuth) -> FakeAcsBuilder {
+        self.auth = auth;
+        self
+    }
+
+    /// Add a redirect rule.
+    pub fn redirect(mut self, rule: Redirect) -> FakeAcsBuilder {
+        self.redirects.push(rule);
+        self
+    }
+
+    /// Queue faults for the next requests (in order, one per request).
+    pub fn faults(mut self, faults: impl IntoIterator<Item = Fault>) -> FakeAcsBuilder {
+        self.faults.extend(faults);
+        self
+    }
+
+    /// Set the behaviour (default: CWMP with an empty script).
+    pub fn behaviour(mut self, b: Behaviour) -> FakeAcsBuilder {
+        self.behaviour = b;
+        self
+    }
+
+    /// Shorthand for [`Behaviour::Replies`].
+    pub fn replies(self, replies: impl IntoIterator<Item = Reply>) -> FakeAcsBuilder {
+        self.behaviour(Behaviour::Replies(replies.into_iter().collect()))
+    }
+
+    /// Shorthand for [`Behaviour::Handler`].
+    pub fn handler(
+        self,
+        f: impl FnMut(&RecordedRequest) -> Reply + Send + 'static,
+    ) -> FakeAcsBuilder {
+        self.behaviour(Behaviour::Handler(Box::new(f)))
+    }
+
+    /// Shorthand for [`Behaviour::Cwmp`].
+    pub fn cwmp(self, script: CwmpScript) -> FakeAcsBuilder {
+        self.behaviour(Behaviour::Cwmp(script))
+    }
+
+    /// Serve HTTPS with a fresh CA and a server certificate for `localhost` and `127.0.0.1`
+    /// (the URL then uses `localhost`).
+    pub fn https(mut self) -> FakeAcsBuilder {
+        let ca = TestCa::new("fake ACS test CA");
+        let server = ca.issue_server(&["localhost", "127.0.0.1"]);
+        self.https = Some(HttpsOptions {
+            server,
+            client_ca: None,
+        });
+        self.ca = Some(ca);
+        self
+    }
+
+    /// Serve HTTPS with this server certificate (e.g. one for another host name).
+    pub fn https_with(mut self, options: HttpsOptions) -> FakeAcsBuilder {
+        self.https = Some(options);
+        self.ca = None;
+        self
+    }
+
+    /// Require a client certificate issued by this CA (HTTPS only).
+    pub fn require_client_cert(mut self, ca_der: Vec<u8>) -> FakeAcsBuilder {
+        if let Some(h) = self.https.as_mut() {
+            h.client_ca = Some(ca_der);
+        }
+        self
+    }
+
+    /// Put this host in [`FakeAcs::url`] instead of the default (`127.0.0.1` for HTTP,
+    /// `localhost` for HTTPS). The server still listens on 127.0.0.1.
+    pub fn url_host(mut self, host: &str) -> FakeAcsBuilder {
+        self.host_in_url = Some(host.to_string());
+        self
+    }
+
+    /// At most this many connections served at once; more are closed at accept (default 16).
+    pub fn max_connections(mut self, n: usize) -> FakeAcsBuilder {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// Keep only the last `n` recorded requests and ended sessions (default: all), so that a
+    /// long benchmark does not grow without bound. Counters stay exact.
+    pub fn history_limit(mut self, n: usize) -> FakeAcsBuilder {
+        self.history = n.max(1);
+        self
+    }
+
+    /// Bind to `127.0.0.1:0` and start serving.
+    pub fn start(self) -> io::Result<FakeAcs> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let tls = match &self.https {
+            None => None,
+            Some(h) => Some(Arc::new(server_config(h)?)),
+        };
+        let host = self.host_in_url.clone().unwrap_or_else(|| {
+            if tls.is_some() {
+                "localhost".into()
+            } else {
+                "127.0.0.1".into()
+            }
+        });
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{host}:{}{}", addr.port(), self.path);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                auth: self.auth,
+                redirects: self.redirects,
+                faults: self.faults,
+                behaviour: self.behaviour,
+                requests: VecDeque::new(),
+                request_count: 0,
+                history: self.history,
+                cwmp: cwmp::Engine::new(self.history),
+                tls_failures: 0,
+            }),
+            changed: Condvar::new(),
+            stop: AtomicBool::new(false),
+            next_conn: AtomicU64::new(0),
+            active: AtomicUsize::new(0),
+            max_connections: self.max_connections,
+            threads: Mutex::new(Vec::new()),
+        });
+        let s2 = shared.clone();
+        let accept = std::thread::Builder::new()
+            .name("fake-acs-accept".into())
+            .spawn(move || accept_loop(listener, s2, tls))?;
+        Ok(FakeAcs {
+            addr,
+            url,
+            shared,
+            accept: Some(accept),
+            ca: self.ca,
+        })
+    }
+}
+
+/// The running fake ACS. Dropping it stops the server and joins its threads.
+#[derive(Debug)]
+pub struct FakeAcs {
+    addr: SocketAddr,
+    url: String,
+    shared: Arc<Shared>,
+    accept: Option<JoinHandle<()>>,
+    ca: Option<TestCa>,
+}
+
+impl FakeAcs {
+    /// A builder with the defaults: plain HTTP, no authentication, CWMP with an empty script.
+    pub fn builder() -> FakeAcsBuilder {
+        FakeAcsBuilder::default()
+    }
+
+    /// The ACS URL (`http://127.0.0.1:<port>/acs` or `https://localhost:<port>/acs`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A URL on the same server with another path.
+    pub fn url_for(&self, path: &str) -> String {
+        let base = self
+            .url
+            .rfind(':')
+            .and_then(|i| self.url[i..].find('/').map(|j| &self.url[..i + j]))
+            .unwrap_or(&self.url);
+        format!("{base}{path}")
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The CA that issued the server certificate (from [`FakeAcsBuilder::https`]).
+    pub fn ca(&self) -> Option<&TestCa> {
+        self.ca.as_ref()
+    }
+
+    /// Every request received so far (the last ones, with [`FakeAcsBuilder::history_limit`]).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().requests.iter().cloned().collect()
+    }
+
+    /// The CWMP sessions seen so far (in [`Behaviour::Cwmp`]; the last ones with
+    /// [`FakeAcsBuilder::history_limit`]).
+    pub fn sessions(&self) -> Vec<SessionLog> {
+        self.lock().cwmp.sessions.clone()
+    }
+
+    /// How many requests were received in total.
+    pub fn request_count(&self) -> usize {
+        self.lock().request_count
+    }
+
+    /// How many CWMP sessions ended with a 204 in total.
+    pub fn sessions_ended(&self) -> usize {
+        self.lock().cwmp.ended_total
+    }
+
+    /// Queue a script for a later CWMP session.
+    pub fn push_script(&self, script: CwmpScript) {
+        let mut st = self.lock();
+        if let Behaviour::Cwmp(s) = &mut st.behaviour {
+            s.append(script);
+        }
+    }
+
+    /// Queue faults for the next requests.
+    pub fn push_faults(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.lock().faults.extend(faults);
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.shared.next_conn.load(Ordering::SeqCst)
+    }
+
+    /// TLS handshakes that failed (the client refused the certificate, or vice versa).
+    pub fn tls_failures(&self) -> usize {
+        self.lock().tls_failures
+    }
+
+    /// Wait until at least `n` requests were recorded, or `timeout` passed. Returns whether
+    /// they were.
+    pub fn wait_for_requests(&self, n: usize, timeout: Duration) -> bool {
+        self.wait_until(timeout, |st| st.request_count >= n)
+    }
+
+    /// Wait until at least `n` CWMP sessions ended (204 sent), or `timeout` passed.
+    pub fn wait_for_sessions(&self, n: usize, timeout: Duration) -> bool {
+        self.wait_until(timeout, |st| st.cwmp.ended_total >= n)
+    }
+
+    fn wait_until(&self, timeout: Duration, mut f: impl FnMut(&State) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.lock();
+        loop {
+            if f(&st) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            st = match self.shared.changed.wait_timeout(st, deadline - now) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.shared.lock()
+    }
+}
+
+impl Drop for FakeAcs {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+        if let Some(h) = self.accept.take() {
+            let _ = h.join();
+        }
+        let threads = std::mem::take(
+            &mut *self
+                .shared
+                .threads
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+    stop: AtomicBool,
+    next_conn: AtomicU64,
+    active: AtomicUsize,
+    max_connections: usize,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking test thread must not wedge the server.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    auth: AcsAuth,
+    redirects: Vec<Redirect>,
+    faults: VecDeque<Fault>,
+    behaviour: Behaviour,
+    requests: VecDeque<RecordedRequest>,
+    request_count: usize,
+    history: usize,
+    cwmp: cwmp::Engine,
+    tls_failures: usize,
+}
+
+fn server_config(h: &HttpsOptions) -> io::Result<rustls::ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(io::Error::other)?;
+    let builder = match &h.client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots
+                .add(rustls_pki_types::CertificateDer::from(ca.clone()))
+                .map_err(io::Error::other)?;
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(io::Error::other)?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    builder
+        .with_single_cert(h.server.rustls_chain(), h.server.rustls_key())
+        .map_err(io::Error::other)
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tls: Option<Arc<rustls::ServerConfig>>) {
+    for stream in listener.incoming() {
+        if shared.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let Ok(stream) = stream else { continue };
+        if shared.active.load(Ordering::SeqCst) >= shared.max_connections {
+            let _ = stream.shutdown(Shutdown::Both);
+            continue;
+        }
+        let id = shared.next_conn.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.active.fetch_add(1, Ordering::SeqCst);
+        let s2 = shared.clone();
+        let tls = tls.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("fake-acs-conn-{id}"))
+            .spawn(move || {
+                serve_connection(stream, id, &s2, tls);
+                s2.active.fetch_sub(1, Ordering::SeqCst);
+                s2.changed.notify_all();
+            });
+        match spawned {
+            Ok(h) => {
+                let mut threads = shared.threads.lock().unwrap_or_else(|p| p.into_inner());
+                threads.retain(|t| !t.is_finished());
+                threads.push(h);
+            }
+            Err(_) => {
+                shared.active.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+/// A byte stream: plain TCP or TLS over TCP.
+trait Conn: Read + Write + Send {}
+impl<T: Read + Write + Send> Conn for T {}
+
+/// Per-connection authentication state (GenieACS binds its Digest nonce to the connection).
+#[derive(Debug, Default)]
+struct ConnAuth {
+    nonce: Option<String>,
+    authed: bool,
+}
+
+fn serve_connection(
+    tcp: TcpStream,
+    id: u64,
+    shared: &Shared,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) {
+    // A short read timeout lets the thread notice shutdown.
+    let _ = tcp.set_read_timeout(Some(Duration::from_millis(100)));
+    // A client that stops reading must not wedge the thread (and the server's shutdown).
+    let _ = tcp.set_write_timeout(Some(Duration::from_secs(10)));
+    let _ = tcp.set_nodelay(true);
+    let shutdown_handle = tcp.try_clone().ok();
+    let is_tls = tls.is_some();
+    let (mut stream, client_cert, sni): (Box<dyn Conn>, Option<Vec<u8>>, Option<String>) = match tls
+    {
+        None => (Box::new(tcp), None, None),
+        Some(cfg) => {
+            let Ok(conn) = rustls::ServerConnection::new(cfg) else {
+                return;
+            };
+            let mut s = rustls::StreamOwned::new(conn, tcp);
+            // Finish the handshake first, so that a refused certificate is counted even when
+            // no request follows.
+            loop {
+                if shared.stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                if !s.conn.is_handshaking() {
+                    break;
+                }
+                match s.conn.complete_io(&mut s.sock) {
+                    Ok(_) => {}
+                    Err(e)
+                        if e.kind() == io::ErrorKind::WouldBlock
+                            || e.kind() == io::ErrorKind::TimedOut => {}
+                    Err(_) => {
+                        shared.lock().tls_failures += 1;
+                        shared.changed.notify_all();
+                        return;
+                    }
+                }
+            }
+            let cert = s
+                .conn
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .map(|c| c.as_ref().to_vec());
+            let sni = s.conn.server_name().map(str::to_string);
+            (Box::new(s), cert, sni)
+        }
+    };
+    let mut buf = Vec::new();
+    let mut conn_auth = ConnAuth::default();
+    loop {
+        let req = match read_request(&mut *stream, &mut buf, &shared.stop) {
+            Ok(ReadOutcome::Request(r)) => r,
+            Ok(ReadOutcome::Bad(msg)) => {
+                let _ = write_response(
+                    &mut *stream,
+                    400,
+                    &[("Connection".into(), "close".into())],
+                    msg.as_bytes(),
+                );
+                break;
+            }
+            Ok(ReadOutcome::Closed) | Ok(ReadOutcome::Stopped) | Err(_) => break,
+        };
+        let client_close = req.wants_close();
+        let tls_info = TlsInfo {
+            tls: is_tls,
+            client_cert: client_cert.clone(),
+            sni: sni.clone(),
+        };
+        let action = handle_request(shared, id, tls_info, &req, &mut conn_auth);
+        let keep = match action {
+            Action::Reply(r) => {
+                let close = r.closes() || client_close;
+                if write_response(&mut *stream, r.status, &r.headers, &r.body).is_err() {
+                    break;
+                }
+                !close
+            }
+            Action::Raw(bytes) => {
+                let _ = stream.write_all(&bytes);
+                let _ = stream.flush();
+                false
+            }
+            Action::Close => false,
+            Action::Stall(d) => {
+                let end = Instant::now() + d;
+                while Instant::now() < end && !shared.stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                false
+            }
+        };
+        if !keep {
+            break;
+        }
+    }
+    if let Some(h) = shutdown_handle {
+        let _ = h.shutdown(Shutdown::Both);
+    }
+}
+
+enum Action {
+    Reply(Reply),
+    Raw(Vec<u8>),
+    Close,
+    Stall(Duration),
+}
+
+/// What a request's connection negotiated.
+struct TlsInfo {
+    tls: bool,
+    client_cert: Option<Vec<u8>>,
+    sni: Option<String>,
+}
+
+fn handle_request(
+    shared: &Shared,
+    conn: u64,
+    tls: TlsInfo,
+    req: &WireRequest,
+    conn_auth: &mut ConnAuth,
+) -> Action {
+    let mut st = shared.lock();
+    let seq = st.request_count;
+    st.request_count += 1;
+    let rec = RecordedRequest {
+        seq,
+        connection: conn,
+        method: req.method.clone(),
+        path: req.target.clone(),
+        headers: req.headers.clone(),
+        body: req.body.clone(),
+        tls: tls.tls,
+        client_cert: tls.client_cert,
+        sni: tls.sni,
+    };
+    st.requests.push_back(rec.clone());
+    while st.requests.len() > st.history {
+        st.requests.pop_front();
+    }
+    shared.changed.notify_all();
+
+    if let Some(f) = st.faults.pop_front() {
+        return match f {
+            Fault::Status(code) => Action::Reply(
+                Reply::status(code)
+                    .with_header("Connection", "close")
+                    .with_body(http::reason(code)),
+            ),
+            Fault::GarbageHttp => Action::Raw(b"\x00\x01 this is not HTTP \xff\r\n\r\n".to_vec()),
+            Fault::GarbageBody => Action::Reply(Reply::xml("<not-xml <<<")),
+            Fault::Close => Action::Close,
+            Fault::Truncated => Action::Raw(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 1000\r\n\r\n<soap"
+                    .to_vec(),
+            ),
+            Fault::Stall(d) => Action::Stall(d),
+        };
+    }
+
+    let auth = st.auth.clone();
+    match auth::check(
+        &auth,
+        &req.method,
+        req.header("authorization"),
+        &mut conn_auth.nonce,
+        &mut conn_auth.authed,
+    ) {
+        auth::Verdict::Ok => {}
+        auth::Verdict::Challenge(c) => {
+            return Action::Reply(
+                Reply::status(401)
+                    .with_header("WWW-Authenticate", &c)
+                    .with_header("Connection", "keep-alive")
+                    .with_body("Unauthorized"),
+            )
+        }
+        auth::Verdict::Rejected => {
+            return Action::Reply(
+                Reply::status(401)
+                    .with_header("Connection", "close")
+                    .with_body("Unauthorized"),
+            )
+        }
+    }
+
+    let path_only = req.target.split('?').next().unwrap_or("");
+    if let Some(rule) = st
+        .redirects
+        .iter_mut()
+        .find(|r| r.path == path_only && r.times != Some(0))
+    {
+        if let Some(t) = rule.times.as_mut() {
+            *t -= 1;
+        }
+        return Action::Reply(
+            Reply::status(rule.status)
+                .with_header("Location", &rule.location)
+                .with_header("Connection", "keep-alive"),
+        );
+    }
+
+    let State {
+        behaviour, cwmp, ..
+    } = &mut *st;
+    let reply = match behaviour {
+        Behaviour::Replies(q) => q.pop_front().unwrap_or_else(Reply::no_content),
+        Behaviour::Handler(f) => f(&rec),
+        Behaviour::Cwmp(script) => cwmp.handle(script, &rec),
+    };
+    shared.changed.notify_all();
+    Action::Reply(reply)
+}

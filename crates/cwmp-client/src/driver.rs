@@ -1,0 +1,532 @@
+//! The blocking driver: runs the sans-IO engine against the real clock, the real network
+//! and the embedder's device (design invariants 1, 2 and 7).
+//!
+//! ```text
+//!            ClientHandle (cloneable, any thread)
+//!   connection request ─┐  value change ─┐  transfer done ─┐  shutdown ─┐
+//!                       ▼                ▼                 ▼            ▼
+//!                  ┌────────────── std::sync::mpsc channel ───────────────┐
+//!                  └──────────────────────────┬───────────────────────────┘
+//!                                             │ recv_timeout(until the engine's deadline)
+//!                                             ▼
+//!   ┌─────────┐  handle_input(store, now, …)  ┌────────┐  poll_output()  ┌────────────────────┐
+//!   │ Client  │ ─────────────────────────────►│ Agent  │────────────────►│ SendPost → HTTP    │
+//!   │ (clock, │◄───────────── HttpResponse / HttpFailed ─────────────────│ Persist → Device   │
+//!   │  RNG)   │                               └────────┘                 │ Download → Device  │
+//!   └─────────┘                                                          │ Reboot/Reset → Exit│
+//!                                                                        └────────────────────┘
+//! ```
+//!
+//! The connection-request listener and the STUN socket (a later issue) run on their own
+//! threads and only send events through a [`ClientHandle`].
+
+use crate::error::Error;
+use crate::tls::{ClientIdentity, TlsSettings};
+use crate::transport::{HttpSession, SessionAbort, TransportConfig};
+use crate::Credentials;
+use cwmp_engine::{
+    Agent, AgentConfig, BootReason, DownloadRequest, Input, Now, Output, PersistentState,
+    TraceEvent,
+};
+use cwmp_model::{ChangeListener, DateTime, ParameterStore, Value};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+
+/// Where the driver finds TLS material in the store, and the device's default identity.
+///
+/// On the Desk Phone CP the ACS may provision "ACS server CA certificate 1/2", "ACS client
+/// certificate" and "ACS client key"; the data model decides their parameter names, so they
+/// are configured here (full names). Values are read at the start of every session, so a
+/// certificate the ACS sets applies from the next session on.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSources {
+    /// Parameters holding trusted CA certificates (PEM). Empty values are skipped; when all
+    /// are empty the default root set is used.
+    pub ca_certificate_params: Vec<String>,
+    /// Parameter holding the client certificate (PEM).
+    pub client_certificate_param: Option<String>,
+    /// Parameter holding the client key (PEM).
+    pub client_key_param: Option<String>,
+    /// The device's default certificate and key, presented when no client certificate is
+    /// provisioned (the embedder supplies it; the simulator generates its own).
+    pub default_identity: Option<ClientIdentity>,
+}
+
+/// Reads the wall clock for the engine.
+pub type WallClock = fn() -> DateTime;
+
+/// The system clock as UTC, or [`DateTime::UNKNOWN`] when it reads before 2001-01-01.
+///
+/// Decision (digest §4 speaks of a CPE "without absolute time"): an embedded device whose
+/// real-time clock has not been set yet boots at the Unix epoch, so any time before 2001 is
+/// treated as unknown rather than as a real date.
+pub fn system_wall_clock() -> DateTime {
+    let t = time::OffsetDateTime::from(SystemTime::now());
+    if t.year() < 2001 {
+        DateTime::UNKNOWN
+    } else {
+        DateTime(t)
+    }
+}
+
+/// Everything the driver needs besides the store and the device.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The engine's configuration (data-model root, response timeout, limits).
+    pub agent: AgentConfig,
+    /// The HTTP transport's configuration. Its `response_timeout` should equal the engine's.
+    pub transport: TransportConfig,
+    /// TLS material.
+    pub tls: TlsSources,
+    /// The wall clock (default [`system_wall_clock`]).
+    pub wall_clock: WallClock,
+}
+
+impl Default for ClientConfig {
+    fn default() -> ClientConfig {
+        ClientConfig {
+            agent: AgentConfig::default(),
+            transport: TransportConfig::default(),
+            tls: TlsSources::default(),
+            wall_clock: system_wall_clock,
+        }
+    }
+}
+
+/// What the driver asks of the device. `S` is the store type the client runs with
+/// (implement it for every store with `impl<S: ParameterStore> Device<S> for MyDevice`).
+pub trait Device<S: ?Sized> {
+    /// Write the engine's state durably and atomically before returning (design invariant
+    /// 7). An error is logged; the engine keeps running on its in-memory state.
+    fn persist(&mut self, state: &PersistentState) -> std::io::Result<()>;
+
+    /// Perform a Download the ACS asked for (the session has ended and DelaySeconds has
+    /// passed). Do it on another thread and report the result with
+    /// [`ClientHandle::transfer_complete`] (or [`ClientHandle::input`]).
+    fn download(&mut self, request: DownloadRequest, handle: &ClientHandle);
+
+    /// The TLS settings for the session about to start (called once per session, before its
+    /// first POST). Return `None` to let the driver build them from [`TlsSources`] (the
+    /// default); return them yourself when the certificates live outside the parameter
+    /// tree, e.g. as configuration items with no TR-069 name. An `Err` fails the session.
+    fn tls_settings(&mut self, _store: &mut S) -> Option<Result<TlsSettings, Error>> {
+        None
+    }
+
+    /// A session ended (successfully or not). Default: nothing.
+    fn session_ended(&mut self, _session_id: u64, _ok: bool) {}
+
+    /// A trace event (only with `AgentConfig::trace`). Default: logged at debug level.
+    fn trace(&mut self, event: &TraceEvent) {
+        log::debug!("{event:?}");
+    }
+}
+
+/// Why [`Client::run`] returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Exit {
+    /// [`ClientHandle::shutdown`] was called.
+    Shutdown,
+    /// The ACS asked for a reboot (its session has ended). Reboot the device, then construct
+    /// a new client with `BootReason::PowerOn` and the last persisted state.
+    Reboot {
+        /// The Reboot's CommandKey.
+        command_key: String,
+    },
+    /// The ACS asked for a factory reset: the store has been reset
+    /// ([`ParameterStore::factory_reset`]); reset whatever else the device keeps and reboot.
+    FactoryReset,
+}
+
+/// A closure run on the driver's thread with the store (see [`ClientHandle::with_store`]).
+pub type StoreJob = Box<dyn FnOnce(&mut dyn ParameterStore) + Send>;
+
+enum Command {
+    Input(Input),
+    WithStore(StoreJob),
+    Shutdown,
+}
+
+/// A cloneable, thread-safe handle that feeds the driver: connection requests, value
+/// changes, transfer results, shutdown. Every method returns `false` once the client is gone.
+#[derive(Clone)]
+pub struct ClientHandle {
+    tx: Sender<Command>,
+    stopping: Arc<AtomicBool>,
+    abort: Arc<Mutex<Option<SessionAbort>>>,
+}
+
+impl fmt::Debug for ClientHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientHandle")
+            .field("stopping", &self.stopping.load(Ordering::SeqCst))
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientHandle {
+    /// Hand any engine input to the driver.
+    pub fn input(&self, input: Input) -> bool {
+        self.tx.send(Command::Input(input)).is_ok()
+    }
+
+    /// An authenticated Connection Request arrived (digest §7).
+    pub fn connection_request(&self) -> bool {
+        self.input(Input::ConnectionRequest)
+    }
+
+    /// Parameters changed by other means than the ACS.
+    pub fn values_changed(&self, names: Vec<String>) -> bool {
+        self.input(Input::ValueChanged { names })
+    }
+
+    /// A Download finished (`fault: None` on success).
+    pub fn transfer_complete(
+        &self,
+        command_key: String,
+        fault: Option<cwmp_model::Fault>,
+        start: DateTime,
+        complete: DateTime,
+    ) -> bool {
+        self.input(Input::TransferComplete {
+            command_key,
+            fault,
+            start,
+            complete,
+            kind: cwmp_engine::TransferKind::Download,
+        })
+    }
+
+    /// Run `job` on the driver's thread with the store, between two engine steps (for a local
+    /// admin interface: the store is never shared between threads, design invariant 5).
+    pub fn with_store(&self, job: impl FnOnce(&mut dyn ParameterStore) + Send + 'static) -> bool {
+        self.tx.send(Command::WithStore(Box::new(job))).is_ok()
+    }
+
+    /// A [`ChangeListener`] for the store that relays changes to the driver.
+    pub fn change_listener(&self) -> ChangeListener {
+        let h = self.clone();
+        Box::new(move |names: &[String]| {
+            h.values_changed(names.to_vec());
+        })
+    }
+
+    /// Ask [`Client::run`] to return [`Exit::Shutdown`]. A POST in flight is aborted (its
+    /// session fails; undelivered events stay queued in the persisted state).
+    pub fn shutdown(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let _ = self.tx.send(Command::Shutdown);
+        if let Some(a) = self
+            .abort
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            a.abort();
+        }
+    }
+}
+
+/// The session in progress on the HTTP side.
+struct ActiveSession {
+    id: u64,
+    http: HttpSession,
+}
+
+/// The blocking CWMP client: owns the engine, the clocks and the RNG; borrows the store and
+/// the device while it runs.
+pub struct Client {
+    agent: Agent,
+    config: ClientConfig,
+    rng: ChaCha8Rng,
+    rx: Receiver<Command>,
+    handle: ClientHandle,
+    session: Option<ActiveSession>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("agent", &self.agent)
+            .field("session", &self.session.as_ref().map(|s| s.id))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for a device that starts for `boot`, with the state it last persisted
+    /// (`PersistentState::new()` for a factory-new device). `seed` feeds every random choice
+    /// (retry waits, Digest cnonces): draw it from the OS ([`os_seed`]) outside tests.
+    pub fn new(
+        config: ClientConfig,
+        state: PersistentState,
+        boot: BootReason,
+        seed: u64,
+    ) -> Result<Client, Error> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let now = Now::new(Instant::now(), (config.wall_clock)());
+        let agent = Agent::new(config.agent.clone(), state, boot, rng.random(), now)
+            .map_err(|e| Error::InvalidConfig(e.to_string()))?;
+        let (tx, rx) = mpsc::channel();
+        let handle = ClientHandle {
+            tx,
+            stopping: Arc::new(AtomicBool::new(false)),
+            abort: Arc::new(Mutex::new(None)),
+        };
+        Ok(Client {
+            agent,
+            config,
+            rng,
+            rx,
+            handle,
+            session: None,
+        })
+    }
+
+    /// A handle for other threads (connection-request listener, STUN, admin interface).
+    pub fn handle(&self) -> ClientHandle {
+        self.handle.clone()
+    }
+
+    /// The engine (for diagnostics: pending events, retry count, timers).
+    pub fn agent(&self) -> &Agent {
+        &self.agent
+    }
+
+    fn now(&self) -> Now {
+        Now::new(Instant::now(), (self.config.wall_clock)())
+    }
+
+    /// Run until shutdown, a reboot or a factory reset. Installs the store's change listener
+    /// (relaying to this client) first.
+    pub fn run<S, D>(&mut self, store: &mut S, device: &mut D) -> Result<Exit, Error>
+    where
+        S: ParameterStore,
+        D: Device<S> + ?Sized,
+    {
+        store.set_change_listener(self.handle.change_listener());
+        let now = self.now();
+        self.agent.handle_input(store, now, Input::Timeout);
+        loop {
+            if let Some(exit) = self.drain(store, device) {
+                return Ok(exit);
+            }
+            if self.handle.stopping.load(Ordering::SeqCst) {
+                return Ok(Exit::Shutdown);
+            }
+            let cmd = match self.agent.poll_timeout() {
+                Some(deadline) => {
+                    let wait = deadline.saturating_duration_since(Instant::now());
+                    match self.rx.recv_timeout(wait) {
+                        Ok(c) => Some(c),
+                        Err(RecvTimeoutError::Timeout) => None,
+                        // Unreachable while `self.handle` holds a sender.
+                        Err(RecvTimeoutError::Disconnected) => return Ok(Exit::Shutdown),
+                    }
+                }
+                None => match self.rx.recv() {
+                    Ok(c) => Some(c),
+                    Err(_) => return Ok(Exit::Shutdown),
+                },
+            };
+            let input = match cmd {
+                None => Input::Timeout,
+                Some(Command::Input(i)) => i,
+                Some(Command::WithStore(job)) => {
+                    job(store);
+                    Input::Timeout
+                }
+                Some(Command::Shutdown) => return Ok(Exit::Shutdown),
+            };
+            let now = self.now();
+            self.agent.handle_input(store, now, input);
+        }
+    }
+
+    /// Act on every pending output (the drain rule). HTTP is done inline: the response goes
+    /// straight back into the engine, whose new outputs are drained in the same loop.
+    fn drain<S, D>(&mut self, store: &mut S, device: &mut D) -> Option<Exit>
+    where
+        S: ParameterStore,
+        D: Device<S> + ?Sized,
+    {
+        let mut exit = None;
+        while let Some(out) = self.agent.poll_output() {
+            match out {
+                Output::SessionStarted { session_id } => {
+                    log::info!("CWMP session {session_id} started");
+                    self.end_http();
+                }
+                Output::SendPost {
+                    url,
+                    body,
+                    soap_action,
+                    session_id,
+                } => {
+                    let input = if self.handle.stopping.load(Ordering::SeqCst) {
+                        Input::HttpFailed {
+                            reason: Error::Shutdown.to_string(),
+                        }
+                    } else {
+                        match self.post(
+                            store,
+                            device,
+                            &url,
+                            body.as_deref(),
+                            soap_action.header_value(),
+                            session_id,
+                        ) {
+                            Ok(r) => Input::HttpResponse {
+                                status: r.status,
+                                body: r.body,
+                            },
+                            Err(e) => {
+                                log::warn!("session {session_id}: {e}");
+                                Input::HttpFailed {
+                                    reason: e.to_string(),
+                                }
+                            }
+                        }
+                    };
+                    let now = self.now();
+                    self.agent.handle_input(store, now, input);
+                }
+                Output::SessionEnded { session_id, ok } => {
+                    log::info!(
+                        "CWMP session {session_id} ended {}",
+                        if ok { "successfully" } else { "with a failure" }
+                    );
+                    self.end_http();
+                    device.session_ended(session_id, ok);
+                }
+                Output::Persist(state) => {
+                    if let Err(e) = device.persist(&state) {
+                        log::error!("persisting the CWMP state failed: {e}");
+                    }
+                }
+                Output::Reboot { command_key } => {
+                    exit = Some(Exit::Reboot { command_key });
+                }
+                Output::FactoryReset => {
+                    if let Err(f) = store.factory_reset() {
+                        log::error!("factory reset of the parameter store failed: {f:?}");
+                    }
+                    exit = Some(Exit::FactoryReset);
+                }
+                Output::Download(req) => device.download(req, &self.handle),
+                Output::Trace(ev) => device.trace(&ev),
+                other => log::debug!("unhandled engine output {other:?}"),
+            }
+        }
+        exit
+    }
+
+    fn end_http(&mut self) {
+        *self.handle.abort.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        // Dropping the session closes its connection and forgets its cookies.
+        self.session = None;
+    }
+
+    fn post<S, D>(
+        &mut self,
+        store: &mut S,
+        device: &mut D,
+        url: &str,
+        body: Option<&[u8]>,
+        soap_action: Option<&str>,
+        session_id: u64,
+    ) -> Result<crate::HttpResponse, Error>
+    where
+        S: ParameterStore,
+        D: Device<S> + ?Sized,
+    {
+        if self.session.as_ref().map(|s| s.id) != Some(session_id) {
+            self.end_http();
+            let tls = match device.tls_settings(store) {
+                Some(t) => t?,
+                None => self.tls_from_store(store)?,
+            };
+            let http = self.open_session(store, url, &tls)?;
+            *self.handle.abort.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(http.abort_handle());
+            self.session = Some(ActiveSession {
+                id: session_id,
+                http,
+            });
+        }
+        match self.session.as_mut() {
+            Some(s) => s.http.post(body, soap_action),
+            None => Err(Error::Shutdown),
+        }
+    }
+
+    /// Read the credentials from the store and prepare the session's transport.
+    fn open_session<S: ParameterStore>(
+        &mut self,
+        store: &mut S,
+        url: &str,
+        tls: &TlsSettings,
+    ) -> Result<HttpSession, Error> {
+        let root = self.config.agent.root.clone();
+        let username = string_value(store, &format!("{root}ManagementServer.Username"));
+        let password = string_value(store, &format!("{root}ManagementServer.Password"));
+        let credentials = match (username, password) {
+            (Some(u), p) if !u.is_empty() => Some(Credentials::new(u, p.unwrap_or_default())),
+            _ => None,
+        };
+        HttpSession::new(
+            &self.config.transport,
+            tls,
+            url,
+            credentials,
+            self.rng.random(),
+        )
+    }
+
+    /// TLS settings from the parameters named in [`TlsSources`].
+    fn tls_from_store<S: ParameterStore>(&self, store: &mut S) -> Result<TlsSettings, Error> {
+        let src = &self.config.tls;
+        let mut tls = TlsSettings::new();
+        for p in &src.ca_certificate_params {
+            if let Some(pem) = string_value(store, p).filter(|v| !v.trim().is_empty()) {
+                tls = tls.with_ca_pem(&pem)?;
+            }
+        }
+        let cert = src
+            .client_certificate_param
+            .as_ref()
+            .and_then(|p| string_value(store, p))
+            .filter(|v| !v.trim().is_empty());
+        let key = src
+            .client_key_param
+            .as_ref()
+            .and_then(|p| string_value(store, p))
+            .filter(|v| !v.trim().is_empty());
+        let identity = match (cert, key) {
+            (Some(c), Some(k)) => Some(ClientIdentity::from_pem(&c, &k)?),
+            _ => src.default_identity.clone(),
+        };
+        Ok(match identity {
+            Some(id) => tls.with_identity(id),
+            None => tls,
+        })
+    }
+}
+
+fn string_value<S: ParameterStore>(store: &mut S, name: &str) -> Option<String> {
+    match store.internal_value(name)? {
+        Value::String(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// A seed from the operating system's randomness, for [`Client::new`].
+pub fn os_seed() -> u64 {
+    rand::random()
+}

@@ -1,0 +1,192 @@
+//! The engine's one input enum and one output enum (design invariant 2).
+
+use crate::state::{PersistentState, TransferKind};
+use crate::trace::TraceEvent;
+use cwmp_model::{DateTime, Fault};
+use std::fmt;
+
+/// Something that happened, handed to [`crate::Agent::handle_input`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Input {
+    /// The deadline from [`crate::Agent::poll_timeout`] was reached (or the embedder woke up
+    /// for any reason: an early or spurious timeout does nothing).
+    Timeout,
+    /// The final HTTP response to the last [`Output::SendPost`]: after the driver has dealt
+    /// with authentication (401 challenges), redirects of the Inform and TLS. `body` is the
+    /// decoded (de-chunked, decompressed) body.
+    HttpResponse {
+        /// The HTTP status code.
+        status: u16,
+        /// The response body (empty for 204).
+        body: Vec<u8>,
+    },
+    /// The last [`Output::SendPost`] got no usable response: connect, DNS or TLS failure, the
+    /// connection closed, the driver's own timeout, a 401 after credentials were sent, a
+    /// redirect loop (digest §1.4, §3.3). The session fails.
+    HttpFailed {
+        /// Why, for traces (must not contain secrets).
+        reason: String,
+    },
+    /// An authenticated Connection Request arrived (digest §7; the driver checked the Digest
+    /// credentials and answered 200 already). Raises `6 CONNECTION REQUEST`.
+    ConnectionRequest,
+    /// Parameters changed by a means other than the ACS (the store's
+    /// [`cwmp_model::ChangeListener`], relayed by the driver). Passive and active notification
+    /// are decided here from the parameters' attributes; changes to the periodic inform or ACS
+    /// URL parameters re-arm the schedule or raise BOOTSTRAP.
+    ValueChanged {
+        /// Full parameter names.
+        names: Vec<String>,
+    },
+    /// The embedder finished (successfully or not) a transfer it got from
+    /// [`Output::Download`]: raises `7 TRANSFER COMPLETE` + `M Download` until the ACS
+    /// acknowledges the TransferComplete (digest §5.9).
+    TransferComplete {
+        /// The transfer's CommandKey.
+        command_key: String,
+        /// `None` on success; else a transfer fault (9001, 9002, 9010–9012, 9014–9020, or
+        /// vendor codes) with its string.
+        fault: Option<Fault>,
+        /// When the transfer started.
+        start: DateTime,
+        /// When it completed.
+        complete: DateTime,
+        /// What kind of transfer.
+        kind: TransferKind,
+    },
+    /// A diagnostic the ACS requested finished: raises `8 DIAGNOSTICS COMPLETE`.
+    DiagnosticsComplete,
+}
+
+/// What the embedder must do, drained with [`crate::Agent::poll_output`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Output {
+    /// A session begins: start a fresh cookie jar and connection (digest §1.4).
+    SessionStarted {
+        /// The session's number.
+        session_id: u64,
+    },
+    /// POST this to the ACS and answer with [`Input::HttpResponse`] or [`Input::HttpFailed`].
+    ///
+    /// Add `Content-Type: text/xml; charset="utf-8"` when `body` is `Some`, nothing when it is
+    /// `None` (an empty POST: `Content-Length: 0`). If the Inform was redirected (301/302/307),
+    /// keep posting to the redirect target for the rest of the session; `url` is always the
+    /// configured ACS URL.
+    SendPost {
+        /// `ManagementServer.URL` as read when the session started.
+        url: String,
+        /// The SOAP envelope, or `None` for an empty POST.
+        body: Option<Vec<u8>>,
+        /// The `SOAPAction` header to send.
+        soap_action: SoapAction,
+        /// The session this POST belongs to.
+        session_id: u64,
+    },
+    /// The session is over: drop its cookies and close the connection.
+    SessionEnded {
+        /// The session's number.
+        session_id: u64,
+        /// Whether it ended successfully (digest §1.6).
+        ok: bool,
+    },
+    /// Persistent state changed: write it atomically before acting on any later output.
+    Persist(PersistentState),
+    /// Reboot the device now (a Reboot RPC, after its session ended). The engine starts no
+    /// more sessions; after the restart construct a new agent with
+    /// [`crate::BootReason::PowerOn`] and the last persisted state: its Inform carries
+    /// `1 BOOT` + `M Reboot <command_key>` (digest §5.10).
+    Reboot {
+        /// The Reboot's CommandKey.
+        command_key: String,
+    },
+    /// Reset the device to factory defaults now ([`cwmp_model::ParameterStore::factory_reset`]
+    /// and whatever else the device keeps), then reboot. The persisted state already says
+    /// `0 BOOTSTRAP`; restart with [`crate::BootReason::PowerOn`] (digest §5.11).
+    FactoryReset,
+    /// Perform this download now (the session has ended and DelaySeconds has passed), then
+    /// report it with [`Input::TransferComplete`] (digest §5.8).
+    Download(DownloadRequest),
+    /// A trace event (only with [`crate::AgentConfig::trace`]); never contains secrets.
+    Trace(TraceEvent),
+}
+
+/// The `SOAPAction` HTTP header of a POST (digest §1.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SoapAction {
+    /// No header at all: empty POSTs.
+    Absent,
+    /// `SOAPAction:` with an empty value.
+    ///
+    /// Required for POSTs carrying a response or a fault. Decision for POSTs carrying a CPE
+    /// request (Inform, TransferComplete), where the spec text is silent: the same empty
+    /// header, as catawampus sends and every ACS accepts.
+    Empty,
+}
+
+impl SoapAction {
+    /// The header value to send, `None` when no header is sent.
+    pub fn header_value(self) -> Option<&'static str> {
+        match self {
+            SoapAction::Absent => None,
+            SoapAction::Empty => Some(""),
+        }
+    }
+}
+
+/// A Download the embedder is to perform (digest §5.8). `Debug` redacts the password.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DownloadRequest {
+    /// `CommandKey`: pass it back in [`Input::TransferComplete`].
+    pub command_key: String,
+    /// `FileType`, e.g. `1 Firmware Upgrade Image`, `3 Vendor Configuration File`.
+    pub file_type: String,
+    /// `URL` (http or https).
+    pub url: String,
+    /// `Username` for the file server (may be empty).
+    pub username: String,
+    /// `Password` for the file server (secret; may be empty).
+    pub password: String,
+    /// `FileSize` in bytes (0 = not specified).
+    pub file_size: u32,
+    /// `TargetFileName` (may be empty).
+    pub target_file_name: String,
+    /// True when the transfer was already handed out before a restart: it may have been
+    /// interrupted (resume or restart it, or report its failure), or it may have finished
+    /// with the restart (a firmware image now running: report its success).
+    pub resumed: bool,
+}
+
+impl fmt::Debug for DownloadRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DownloadRequest")
+            .field("command_key", &self.command_key)
+            .field("file_type", &self.file_type)
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("file_size", &self.file_size)
+            .field("target_file_name", &self.target_file_name)
+            .field("resumed", &self.resumed)
+            .finish()
+    }
+}
+
+/// Why the engine is starting (given to [`crate::Agent::new`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BootReason {
+    /// The device powered up or restarted (including after [`Output::Reboot`] or
+    /// [`Output::FactoryReset`]): the first Inform carries `1 BOOT` (digest §2.4).
+    PowerOn,
+    /// The device was reset to factory defaults by local means (a menu, a button) and
+    /// restarted: `1 BOOT` plus `0 BOOTSTRAP`, and every pending event, ScheduleInform and
+    /// transfer is dropped (digest §5.11).
+    FactoryReset,
+    /// Only the agent restarted (e.g. the daemon was restarted), the device did not: no
+    /// `1 BOOT`; pending events are still delivered.
+    AgentRestart,
+}

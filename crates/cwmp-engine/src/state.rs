@@ -1,0 +1,228 @@
+//! What survives a restart (design invariant 7): the engine says what to persist, the embedder
+//! writes it atomically ([`crate::Output::Persist`]) and hands it back to [`crate::Agent::new`].
+
+use crate::event::{EventCode, QueuedEvent};
+use cwmp_model::DateTime;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The format version written by this crate. [`crate::Agent::new`] refuses a newer one.
+pub const STATE_VERSION: u32 = 1;
+
+/// The engine's persistent state.
+///
+/// Serialize it with any serde format; treat it as opaque (the fields are public so that
+/// embedders and tests can inspect it, not to be edited). A factory-new device starts from
+/// [`PersistentState::new`].
+///
+/// Decisions (digest silent):
+/// * `RetryCount` is not persisted: after a restart the boot session is a new session and
+///   starts at 0 (the periodic schedule and the retry wait restart with it).
+/// * `ParameterKey` and parameter attributes live in the store, not here.
+/// * Accepted transfers keep their `Password` here: the embedder stores this value as a secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PersistentState {
+    /// Format version ([`STATE_VERSION`]).
+    pub version: u32,
+    /// The `ManagementServer.URL` a `0 BOOTSTRAP` was last delivered to; `None` = never
+    /// (factory-new or factory reset). A different current URL raises BOOTSTRAP (digest §2.4).
+    #[serde(default)]
+    pub bootstrap_url: Option<String>,
+    /// `0 BOOTSTRAP` raised and not yet delivered.
+    #[serde(default)]
+    pub bootstrap_pending: bool,
+    /// Undelivered persistent events (RT+RB in digest §2.4) with their CommandKeys.
+    #[serde(default)]
+    pub events: Vec<QueuedEvent>,
+    /// Accepted ScheduleInforms that have not fired yet (digest §5.12).
+    #[serde(default)]
+    pub scheduled_informs: Vec<ScheduledInform>,
+    /// Accepted Downloads whose result is not known yet (digest §5.8).
+    #[serde(default)]
+    pub transfers: Vec<QueuedTransfer>,
+    /// Finished transfers whose TransferComplete the ACS has not acknowledged (digest §5.9):
+    /// they raise `7 TRANSFER COMPLETE` + `M Download` until then.
+    #[serde(default)]
+    pub transfer_results: Vec<TransferResult>,
+}
+
+impl PersistentState {
+    /// The state of a factory-new device: nothing delivered, nothing pending (its first
+    /// session will carry `0 BOOTSTRAP`).
+    pub fn new() -> PersistentState {
+        PersistentState {
+            version: STATE_VERSION,
+            bootstrap_url: None,
+            bootstrap_pending: false,
+            events: Vec::new(),
+            scheduled_informs: Vec::new(),
+            transfers: Vec::new(),
+            transfer_results: Vec::new(),
+        }
+    }
+
+    /// The events the next Inform would carry because of this state (for inspection).
+    pub fn pending_event_codes(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if self.bootstrap_pending || self.bootstrap_url.is_none() {
+            v.push(EventCode::Bootstrap.as_str().to_owned());
+        }
+        v.extend(self.events.iter().map(|e| e.code.as_str().to_owned()));
+        if !self.transfer_results.is_empty() {
+            v.push(EventCode::TransferComplete.as_str().to_owned());
+            v.extend(
+                self.transfer_results
+                    .iter()
+                    .map(|r| r.kind.event_code().as_str().to_owned()),
+            );
+        }
+        v
+    }
+}
+
+impl Default for PersistentState {
+    fn default() -> PersistentState {
+        PersistentState::new()
+    }
+}
+
+impl fmt::Debug for PersistentState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PersistentState")
+            .field("version", &self.version)
+            .field("bootstrap_url", &self.bootstrap_url)
+            .field("bootstrap_pending", &self.bootstrap_pending)
+            .field("events", &self.events)
+            .field("scheduled_informs", &self.scheduled_informs)
+            .field("transfers", &self.transfers)
+            .field("transfer_results", &self.transfer_results)
+            .finish()
+    }
+}
+
+/// An accepted ScheduleInform (digest §5.12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ScheduledInform {
+    /// The CommandKey for `M ScheduleInform`.
+    pub command_key: String,
+    /// When it fires (wall clock), or the Unknown Time when the device had no clock.
+    ///
+    /// Decision: after a restart a ScheduleInform whose time has passed, or whose time is
+    /// unknown, fires at once and rides in the boot session.
+    #[serde(with = "xsd_time")]
+    pub due: DateTime,
+}
+
+/// What kind of transfer a result belongs to: it names the `M …` event (digest §2.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum TransferKind {
+    /// A Download RPC: `M Download`.
+    Download,
+}
+
+impl TransferKind {
+    /// The `M …` event code this kind raises with `7 TRANSFER COMPLETE`.
+    pub fn event_code(self) -> EventCode {
+        match self {
+            TransferKind::Download => EventCode::MDownload,
+        }
+    }
+}
+
+/// Where an accepted transfer stands (GetQueuedTransfers `State`, digest §5.14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum TransferState {
+    /// 1: accepted, waiting for the session to end and DelaySeconds to pass; cancellable.
+    NotStarted,
+    /// 2: handed to the embedder ([`crate::Output::Download`]); no longer cancellable.
+    InProgress,
+}
+
+/// An accepted Download RPC (digest §5.8). `Debug` redacts the password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct QueuedTransfer {
+    /// `CommandKey`.
+    pub command_key: String,
+    /// `FileType`.
+    pub file_type: String,
+    /// `URL` (http or https).
+    pub url: String,
+    /// `Username` for the file server.
+    pub username: String,
+    /// `Password` for the file server (secret).
+    pub password: String,
+    /// `FileSize` (0 = not specified).
+    pub file_size: u32,
+    /// `TargetFileName`.
+    pub target_file_name: String,
+    /// `SuccessURL`.
+    #[serde(default)]
+    pub success_url: String,
+    /// `FailureURL`.
+    #[serde(default)]
+    pub failure_url: String,
+    /// When it may start (request time + DelaySeconds, wall clock), or Unknown Time.
+    #[serde(with = "xsd_time")]
+    pub due: DateTime,
+    /// Not started or in progress.
+    pub state: TransferState,
+}
+
+impl fmt::Debug for QueuedTransfer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QueuedTransfer")
+            .field("command_key", &self.command_key)
+            .field("file_type", &self.file_type)
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("file_size", &self.file_size)
+            .field("target_file_name", &self.target_file_name)
+            .field("due", &self.due)
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+/// A finished transfer waiting for its TransferCompleteResponse (digest §5.9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TransferResult {
+    /// The transfer's CommandKey.
+    pub command_key: String,
+    /// Which `M …` event it raises.
+    pub kind: TransferKind,
+    /// The transfer's `FileType` (empty when the engine did not know the transfer).
+    #[serde(default)]
+    pub file_type: String,
+    /// `FaultCode`: 0 = success.
+    pub fault_code: u32,
+    /// `FaultString` (empty on success).
+    pub fault_string: String,
+    /// `StartTime`.
+    #[serde(with = "xsd_time")]
+    pub start: DateTime,
+    /// `CompleteTime`.
+    #[serde(with = "xsd_time")]
+    pub complete: DateTime,
+}
+
+/// `DateTime` as its `xsd:dateTime` text in the persisted form.
+mod xsd_time {
+    use cwmp_model::DateTime;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &DateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&d.to_xsd())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime, D::Error> {
+        let s = String::deserialize(d)?;
+        DateTime::parse(&s).ok_or_else(|| serde::de::Error::custom("invalid xsd:dateTime"))
+    }
+}
