@@ -209,6 +209,23 @@ impl ClientHandle {
         self.tx.send(Command::WithStore(Box::new(job))).is_ok()
     }
 
+    /// [`with_store`](Self::with_store) for a job that needs the concrete store type `T` (its
+    /// own methods beyond [`ParameterStore`], e.g. a batch of configuration items), reached
+    /// through [`ParameterStore::as_any_mut`]. If the driver's store is not a `T`, the job is
+    /// not run (and is dropped, so a result channel it holds disconnects) and an error is
+    /// logged. Returns `false` once the client is gone.
+    pub fn with_store_as<T: 'static>(&self, job: impl FnOnce(&mut T) + Send + 'static) -> bool {
+        self.with_store(move |store: &mut dyn ParameterStore| {
+            match store.as_any_mut().and_then(|any| any.downcast_mut::<T>()) {
+                Some(concrete) => job(concrete),
+                None => log::error!(
+                    "store job for {} skipped: the driver's store is another type",
+                    std::any::type_name::<T>()
+                ),
+            }
+        })
+    }
+
     /// A [`ChangeListener`] for the store that relays changes to the driver.
     pub fn change_listener(&self) -> ChangeListener {
         let h = self.clone();

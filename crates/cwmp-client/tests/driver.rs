@@ -481,3 +481,40 @@ fn default_identity_presented_and_tls_from_the_device_hook() {
     );
     assert_eq!(acs.sessions_ended(), before + 1);
 }
+
+#[test]
+fn typed_store_jobs_reach_the_concrete_store_on_the_driver_thread() {
+    let acs = FakeAcs::builder().start().expect("acs");
+    let mut st = store(acs.url(), "", "");
+    let mut client =
+        Client::new(config(), PersistentState::new(), BootReason::PowerOn, 9).expect("client");
+    let handle = client.handle();
+    let mut rec = Recorder {
+        stop_after: usize::MAX,
+        ..Recorder::default()
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let h2 = handle.clone();
+    let worker = std::thread::spawn(move || {
+        // The right type: the job runs with the MemoryStore itself.
+        let tx2 = tx.clone();
+        assert!(h2.with_store_as::<MemoryStore>(move |s: &mut MemoryStore| {
+            let n = s.schema().params().len();
+            tx2.send(Some(n)).expect("send");
+        }));
+        // Another type: the job is dropped unrun, so its sender disconnects.
+        let (tx3, rx3) = std::sync::mpsc::channel::<()>();
+        assert!(h2.with_store_as::<String>(move |_s: &mut String| {
+            tx3.send(()).expect("never runs");
+        }));
+        let skipped = rx3.recv_timeout(Duration::from_secs(10)).is_err();
+        tx.send(if skipped { None } else { Some(0) }).expect("send");
+        h2.shutdown();
+    });
+    let exit = client.run(&mut st, &mut rec).expect("run");
+    assert_eq!(exit, Exit::Shutdown);
+    worker.join().expect("worker");
+    let ran = rx.recv().expect("typed job ran");
+    assert_eq!(ran, Some(st.schema().params().len()));
+    assert_eq!(rx.recv().expect("mismatch reported"), None);
+}

@@ -327,7 +327,7 @@ impl<B: ItemBackend> SchemaStore<B> {
     }
 }
 
-impl<B: ItemBackend> ParameterStore for SchemaStore<B> {
+impl<B: ItemBackend + 'static> ParameterStore for SchemaStore<B> {
     /// GetParameterValues (digest §5.3): every name is checked first (any unknown → 9005),
     /// then values are read in request order, data-model order within a partial path.
     fn get_values(&mut self, names: &[String]) -> Result<Vec<ParameterValue>, Fault> {
@@ -629,6 +629,10 @@ impl<B: ItemBackend> ParameterStore for SchemaStore<B> {
 
     fn set_change_listener(&mut self, listener: ChangeListener) {
         self.listener = Some(listener);
+    }
+
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self)
     }
 }
 

@@ -184,4 +184,11 @@ pub trait ParameterStore {
 
     /// Install the listener for changes made by other means than the ACS (replaces any earlier one).
     fn set_change_listener(&mut self, listener: ChangeListener);
+
+    /// The store as [`Any`](std::any::Any), so an embedder holding only a
+    /// `&mut dyn ParameterStore` (e.g. a job run on the driver's thread) can reach its concrete
+    /// store type and use what that type offers beyond this trait. Default: `None`.
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        None
+    }
 }

@@ -29,7 +29,7 @@ pub enum XsdType {
 
 impl XsdType {
     /// The canonical `xsi:type` attribute value the CPE emits, e.g. `xsd:unsignedInt`
-/// (`soap-enc:base64` for base64, the form the BBF schemas accept).
+    /// (`soap-enc:base64` for base64, the form the BBF schemas accept).
     pub fn as_xsi(self) -> &'static str {
         match self {
             XsdType::String => "xsd:string",
