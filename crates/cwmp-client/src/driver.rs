@@ -17,10 +17,14 @@
 //!                                                                        └────────────────────┘
 //! ```
 //!
-//! The connection-request listener and the STUN socket (a later issue) run on their own
-//! threads and only send events through a [`ClientHandle`].
+//! The connection-request listener and the UDP (STUN) socket, when configured in
+//! [`ClientConfig::connection_requests`], run on their own threads and only send events
+//! through a [`ClientHandle`]; `run` keeps them in step with the store on every turn and
+//! sends the engine's datagrams and DNS look-ups for it (`connreq.rs`).
 
+use crate::connreq::ConnReqRuntime;
 use crate::error::Error;
+use crate::listener::ConnectionRequestConfig;
 use crate::tls::{ClientIdentity, TlsSettings};
 use crate::transport::{HttpSession, SessionAbort, TransportConfig};
 use crate::Credentials;
@@ -85,6 +89,9 @@ pub struct ClientConfig {
     pub tls: TlsSources,
     /// The wall clock (default [`system_wall_clock`]).
     pub wall_clock: WallClock,
+    /// The HTTP connection-request listener and the UDP (STUN) socket; both off by default
+    /// (see [`ConnectionRequestConfig`]).
+    pub connection_requests: ConnectionRequestConfig,
 }
 
 impl Default for ClientConfig {
@@ -94,6 +101,7 @@ impl Default for ClientConfig {
             transport: TransportConfig::default(),
             tls: TlsSources::default(),
             wall_clock: system_wall_clock,
+            connection_requests: ConnectionRequestConfig::default(),
         }
     }
 }
@@ -265,6 +273,8 @@ pub struct Client {
     rx: Receiver<Command>,
     handle: ClientHandle,
     session: Option<ActiveSession>,
+    /// The connection-request sockets, while [`Client::run`] runs.
+    connreq: Option<ConnReqRuntime>,
 }
 
 impl fmt::Debug for Client {
@@ -303,6 +313,7 @@ impl Client {
             rx,
             handle,
             session: None,
+            connreq: None,
         })
     }
 
@@ -327,10 +338,32 @@ impl Client {
         S: ParameterStore,
         D: Device<S> + ?Sized,
     {
+        // The connection-request sockets live as long as this call (digest §7, §8).
+        self.connreq = None;
+        self.connreq = Some(ConnReqRuntime::new(
+            self.config.connection_requests.clone(),
+            self.config.agent.root.clone(),
+            self.handle.clone(),
+        ));
+        let result = self.run_loop(store, device);
+        self.connreq = None; // closes the listener and the UDP socket
+        result
+    }
+
+    fn run_loop<S, D>(&mut self, store: &mut S, device: &mut D) -> Result<Exit, Error>
+    where
+        S: ParameterStore,
+        D: Device<S> + ?Sized,
+    {
+        // Open the sockets first, before the change listener: the boot Inform carries the
+        // new ConnectionRequestURL (a forced-inform parameter) without a separate
+        // `4 VALUE CHANGE` session for it.
+        self.sync_connection_requests(store);
         store.set_change_listener(self.handle.change_listener());
         let now = self.now();
         self.agent.handle_input(store, now, Input::Timeout);
         loop {
+            self.sync_connection_requests(store);
             if let Some(exit) = self.drain(store, device) {
                 return Ok(exit);
             }
@@ -361,6 +394,37 @@ impl Client {
                 }
                 Some(Command::Shutdown) => return Ok(Exit::Shutdown),
             };
+            let now = self.now();
+            self.agent.handle_input(store, now, input);
+        }
+    }
+
+    /// Feeds the commands that arrived while a POST was in flight, so the engine sees them
+    /// during the session: connection requests accepted meanwhile become one follow-up
+    /// session instead of one session each (digest §7: several requests, one session).
+    /// Bounded; a shutdown is left to the `stopping` flag that `shutdown` set first.
+    fn pump_commands<S: ParameterStore>(&mut self, store: &mut S) {
+        for _ in 0..256 {
+            let input = match self.rx.try_recv() {
+                Ok(Command::Input(i)) => i,
+                Ok(Command::WithStore(job)) => {
+                    job(store);
+                    Input::Timeout
+                }
+                Ok(Command::Shutdown) | Err(_) => return,
+            };
+            let now = self.now();
+            self.agent.handle_input(store, now, input);
+        }
+    }
+
+    /// Keeps the listener, the UDP socket and the store in step (see `connreq.rs`).
+    fn sync_connection_requests<S: ParameterStore>(&mut self, store: &mut S) {
+        let inputs = match self.connreq.as_mut() {
+            Some(c) => c.sync(store),
+            None => return,
+        };
+        for input in inputs {
             let now = self.now();
             self.agent.handle_input(store, now, input);
         }
@@ -411,6 +475,7 @@ impl Client {
                             }
                         }
                     };
+                    self.pump_commands(store);
                     let now = self.now();
                     self.agent.handle_input(store, now, input);
                 }
@@ -438,6 +503,21 @@ impl Client {
                 }
                 Output::Download(req) => device.download(req, &self.handle),
                 Output::Trace(ev) => device.trace(&ev),
+                Output::SendDatagram { to, payload } => {
+                    if let Some(c) = &self.connreq {
+                        c.send_datagram(to, &payload);
+                    }
+                }
+                Output::ResolveStunServer { host, port } => {
+                    let inputs = match self.connreq.as_mut() {
+                        Some(c) => c.resolve(&host, port),
+                        None => vec![Input::StunServerResolved { addr: None }],
+                    };
+                    for input in inputs {
+                        let now = self.now();
+                        self.agent.handle_input(store, now, input);
+                    }
+                }
                 other => log::debug!("unhandled engine output {other:?}"),
             }
         }

@@ -37,6 +37,7 @@ use crate::retry::{self, DEFAULT_RETRY_MINIMUM_WAIT, DEFAULT_RETRY_MULTIPLIER};
 use crate::state::{
     PersistentState, QueuedTransfer, ScheduledInform, TransferResult, TransferState, STATE_VERSION,
 };
+use crate::stun::{self, Gate, StunHost};
 use crate::timer::{Timer, TimerTable};
 use crate::trace::TraceEvent;
 use cwmp_model::{DateTime, ParameterStore, Value};
@@ -187,6 +188,8 @@ pub struct Agent {
     pending_start: bool,
     /// Something that needs a session happened during the current one.
     follow_up: bool,
+    /// STUN binding and UDP connection requests (digest §8).
+    stun: StunHost,
 }
 
 /// A parameter changed by non-ACS means, remembered for the next Inform (digest §2.3).
@@ -347,6 +350,7 @@ impl Agent {
             next_cwmp_id: 0,
             pending_start: false,
             follow_up: false,
+            stun: StunHost::new(seed),
             config,
         })
     }
@@ -373,10 +377,19 @@ impl Agent {
                     self.end_session(store, now, End::Failed(format!("HTTP failure: {reason}")));
                 }
             }
-            Input::ConnectionRequest => {
-                if self.cwmp_enabled(store) {
-                    self.queue_event(EventCode::ConnectionRequest, "");
-                    self.trigger();
+            Input::ConnectionRequest => self.connection_request(store),
+            Input::UdpBound { local } => {
+                let root = self.config.root.clone();
+                self.stun.bind(store, &root, now.mono, local);
+            }
+            Input::StunServerResolved { addr } => {
+                let root = self.config.root.clone();
+                self.stun.handle_resolved(store, &root, now.mono, addr);
+            }
+            Input::Datagram { from, payload } => {
+                let root = self.config.root.clone();
+                if self.stun.handle_datagram(store, &root, now, from, &payload) {
+                    self.connection_request(store);
                 }
             }
             Input::ValueChanged { names } => self.handle_value_changed(store, now, &names),
@@ -392,8 +405,36 @@ impl Agent {
                 self.trigger();
             }
         }
+        self.stun_sync(store, now);
         self.maybe_start_session(store, now);
         self.flush_persist();
+    }
+
+    /// An authenticated connection request, HTTP (digest §7) or UDP (§8.3).
+    fn connection_request<S: ParameterStore + ?Sized>(&mut self, store: &mut S) {
+        if self.cwmp_enabled(store) {
+            self.queue_event(EventCode::ConnectionRequest, "");
+            self.trigger();
+        }
+    }
+
+    /// Takes the STUN host's outputs and deadline, and notifies address changes it made.
+    fn stun_sync<S: ParameterStore + ?Sized>(&mut self, store: &mut S, now: Now) {
+        while let Some(o) = self.stun.poll_output() {
+            self.outputs.push_back(o);
+        }
+        match self.stun.poll_timeout() {
+            Some(at) => self.timers.set(Timer::Stun, at),
+            None => self.timers.stop(Timer::Stun),
+        }
+        if self.stun.take_address_changed() {
+            let root = &self.config.root;
+            let names = vec![
+                format!("{root}{}", stun::names::UDP_ADDRESS),
+                format!("{root}{}", stun::names::NAT_DETECTED),
+            ];
+            self.handle_value_changed(store, now, &names);
+        }
     }
 
     /// The next output, `None` when drained.
@@ -482,6 +523,8 @@ impl Agent {
         }
         self.refresh_periodic(store, now, true);
         self.check_bootstrap(store);
+        let root = self.config.root.clone();
+        self.stun.configure(store, &root, now.mono);
         self.arm_scheduled(now);
         self.arm_transfers(now);
         if self.has_urgent_reasons() {
@@ -567,6 +610,20 @@ impl Agent {
                     }
                 }
                 Timer::TransferStart => self.start_due_transfers(now),
+                Timer::Stun => {
+                    let root = self.config.root.clone();
+                    self.stun.handle_timeout(store, &root, now.mono);
+                }
+                Timer::UdpAddressNotification => {
+                    let value = self
+                        .param(store, stun::names::UDP_ADDRESS)
+                        .map(|v| v.to_lexical())
+                        .unwrap_or_default();
+                    if self.stun.release_address(now.mono, value) {
+                        let name = format!("{}{}", self.config.root, stun::names::UDP_ADDRESS);
+                        self.record_value_changes(store, now, &[name]);
+                    }
+                }
             }
         }
     }
@@ -755,7 +812,47 @@ impl Agent {
         self.dirty = true;
     }
 
+    /// Local changes: STUN settings reconfigure the binding; changes of
+    /// UDPConnectionRequestAddress pass the notification limit (digest §8.1) first, the rest
+    /// is recorded for notification.
     fn handle_value_changed<S: ParameterStore + ?Sized>(
+        &mut self,
+        store: &mut S,
+        now: Now,
+        changed: &[String],
+    ) {
+        let root = self.config.root.clone();
+        let rel = |name: &str| name.strip_prefix(root.as_str()).unwrap_or("").to_owned();
+        let mut names = Vec::with_capacity(changed.len());
+        let mut settings = false;
+        for name in changed {
+            let r = rel(name);
+            if r == stun::names::UDP_ADDRESS {
+                let value = self
+                    .param(store, stun::names::UDP_ADDRESS)
+                    .map(|v| v.to_lexical())
+                    .unwrap_or_default();
+                let limit = self
+                    .param(store, stun::names::UDP_NOTIFY_LIMIT)
+                    .and_then(|v| as_u64(&v))
+                    .unwrap_or(0);
+                match self.stun.gate_address(now.mono, value, limit) {
+                    Gate::Now => names.push(name.clone()),
+                    Gate::Later(at) => self.arm(Timer::UdpAddressNotification, at, now),
+                    Gate::Skip => {}
+                }
+                continue;
+            }
+            settings |= stun::names::SETTINGS.contains(&r.as_str());
+            names.push(name.clone());
+        }
+        if settings {
+            self.stun.configure(store, &root, now.mono);
+        }
+        self.record_value_changes(store, now, &names);
+    }
+
+    fn record_value_changes<S: ParameterStore + ?Sized>(
         &mut self,
         store: &mut S,
         now: Now,
@@ -1644,8 +1741,11 @@ impl Agent {
     }
 
     /// The periodic inform parameters may have been written by the ACS.
+    /// So may the STUN settings (digest §8.1).
     pub(crate) fn after_set_values<S: ParameterStore + ?Sized>(&mut self, store: &mut S, now: Now) {
         self.refresh_periodic(store, now, false);
+        let root = self.config.root.clone();
+        self.stun.configure(store, &root, now.mono);
     }
 
     // -----------------------------------------------------------------------------------------

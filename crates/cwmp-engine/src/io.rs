@@ -4,6 +4,7 @@ use crate::state::{PersistentState, TransferKind};
 use crate::trace::TraceEvent;
 use cwmp_model::{DateTime, Fault};
 use std::fmt;
+use std::net::SocketAddr;
 
 /// Something that happened, handed to [`crate::Agent::handle_input`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +58,29 @@ pub enum Input {
     },
     /// A diagnostic the ACS requested finished: raises `8 DIAGNOSTICS COMPLETE`.
     DiagnosticsComplete,
+    /// The driver bound the UDP connection-request socket (digest §8): STUN (when
+    /// `STUNEnable`) runs from it and UDP connection requests are accepted on it. `local` is
+    /// the socket's address as the outside sees it before any NAT: the IP of the interface
+    /// towards the ACS / STUN server (not `0.0.0.0`) and the bound port. Send it again when
+    /// that IP changes.
+    UdpBound {
+        /// Local IP and port of the socket.
+        local: SocketAddr,
+    },
+    /// A datagram arrived on the UDP connection-request socket (a STUN response or a UDP
+    /// connection request; anything else is dropped). Never answered.
+    Datagram {
+        /// The sender.
+        from: SocketAddr,
+        /// The datagram (the driver reads at most 2048 bytes).
+        payload: Vec<u8>,
+    },
+    /// The answer to the last [`Output::ResolveStunServer`]: the first address, or `None`
+    /// when resolution failed (the engine asks again later).
+    StunServerResolved {
+        /// The STUN server's address.
+        addr: Option<SocketAddr>,
+    },
 }
 
 /// What the embedder must do, drained with [`crate::Agent::poll_output`].
@@ -110,6 +134,21 @@ pub enum Output {
     Download(DownloadRequest),
     /// A trace event (only with [`crate::AgentConfig::trace`]); never contains secrets.
     Trace(TraceEvent),
+    /// Send this datagram from the UDP connection-request socket (a STUN Binding Request,
+    /// digest §8.2).
+    SendDatagram {
+        /// The destination (the STUN server).
+        to: SocketAddr,
+        /// The datagram.
+        payload: Vec<u8>,
+    },
+    /// Resolve STUNServerAddress (DNS is I/O) and answer with [`Input::StunServerResolved`].
+    ResolveStunServer {
+        /// The host name.
+        host: String,
+        /// The port.
+        port: u16,
+    },
 }
 
 /// The `SOAPAction` HTTP header of a POST (digest §1.4).

@@ -39,6 +39,12 @@
 //!   then feed [`Input::ConnectionRequest`]. The store's change listener feeds
 //!   [`Input::ValueChanged`].
 //! * [`Output::Trace`] (only with [`AgentConfig::trace`]): per-session JSON records.
+//! * Annex G (digest §8), optional: bind a UDP socket and feed [`Input::UdpBound`]; feed
+//!   every datagram as [`Input::Datagram`]; send [`Output::SendDatagram`] from that socket;
+//!   resolve [`Output::ResolveStunServer`] and feed [`Input::StunServerResolved`]. The engine
+//!   runs the STUN binding from the `ManagementServer.STUN*` parameters, writes
+//!   `UDPConnectionRequestAddress` / `NATDetected`, and turns authentic UDP connection
+//!   requests into `6 CONNECTION REQUEST`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -53,6 +59,7 @@ mod periodic;
 mod retry;
 mod rpc;
 mod state;
+mod stun;
 mod timer;
 mod trace;
 
@@ -71,5 +78,6 @@ pub use state::{
     PersistentState, QueuedTransfer, ScheduledInform, TransferKind, TransferResult, TransferState,
     STATE_VERSION,
 };
+pub use stun::{DEFAULT_STUN_PORT, RESOLVE_RETRY};
 pub use timer::Timer;
 pub use trace::TraceEvent;

@@ -62,6 +62,43 @@ impl PersistentState {
         }
     }
 
+    /// Record the result of a Download that was handed out before a restart (an
+    /// `InProgress` transfer), exactly as [`crate::Input::TransferComplete`] would, but before
+    /// the [`crate::Agent`] is built from this state: the first Inform after the boot then
+    /// carries `7 TRANSFER COMPLETE` and `M Download` together with `1 BOOT` (digest §5.8,
+    /// firmware flow), instead of a second session after the boot session.
+    ///
+    /// Returns `false` and changes nothing when no transfer with that CommandKey is in
+    /// progress. Safe across a crash: the state the embedder persists holds either the
+    /// transfer or its result, never both, so repeating the call after a restart that lost
+    /// the new state records the result once.
+    pub fn complete_transfer(
+        &mut self,
+        command_key: &str,
+        fault: Option<&cwmp_model::Fault>,
+        start: DateTime,
+        complete: DateTime,
+    ) -> bool {
+        let Some(i) = self
+            .transfers
+            .iter()
+            .position(|t| t.command_key == command_key && t.state == TransferState::InProgress)
+        else {
+            return false;
+        };
+        let t = self.transfers.remove(i);
+        self.transfer_results.push(TransferResult {
+            command_key: t.command_key,
+            kind: TransferKind::Download,
+            file_type: t.file_type,
+            fault_code: fault.map_or(0, |f| f.code.code()),
+            fault_string: fault.map(|f| f.message.clone()).unwrap_or_default(),
+            start,
+            complete,
+        });
+        true
+    }
+
     /// The events the next Inform would carry because of this state (for inspection).
     pub fn pending_event_codes(&self) -> Vec<String> {
         let mut v = Vec::new();
@@ -224,5 +261,64 @@ mod xsd_time {
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime, D::Error> {
         let s = String::deserialize(d)?;
         DateTime::parse(&s).ok_or_else(|| serde::de::Error::custom("invalid xsd:dateTime"))
+    }
+}
+
+#[cfg(test)]
+mod complete_transfer_tests {
+    use super::*;
+
+    fn transfer(key: &str, state: TransferState) -> QueuedTransfer {
+        QueuedTransfer {
+            command_key: key.into(),
+            file_type: "1 Firmware Upgrade Image".into(),
+            url: "http://files/fw.img".into(),
+            username: String::new(),
+            password: String::new(),
+            file_size: 0,
+            target_file_name: String::new(),
+            success_url: String::new(),
+            failure_url: String::new(),
+            due: DateTime::UNKNOWN,
+            state,
+        }
+    }
+
+    #[test]
+    fn completes_only_an_in_progress_transfer_once() {
+        let mut s = PersistentState::new();
+        s.transfers
+            .push(transfer("waiting", TransferState::NotStarted));
+        s.transfers.push(transfer("fw", TransferState::InProgress));
+        let t0 = DateTime::from_unix(1_700_000_000).expect("time");
+        let t1 = DateTime::from_unix(1_700_000_100).expect("time");
+        assert!(s.complete_transfer("fw", None, t0, t1));
+        assert_eq!(s.transfers.len(), 1);
+        assert_eq!(s.transfer_results.len(), 1);
+        let r = &s.transfer_results[0];
+        assert_eq!(
+            (r.command_key.as_str(), r.fault_code, r.start, r.complete),
+            ("fw", 0, t0, t1)
+        );
+        assert_eq!(r.file_type, "1 Firmware Upgrade Image");
+        // Repeating it (or naming a transfer that has not started) changes nothing.
+        assert!(!s.complete_transfer("fw", None, t0, t1));
+        assert!(!s.complete_transfer("waiting", None, t0, t1));
+        assert_eq!(s.transfer_results.len(), 1);
+        let f = cwmp_model::Fault::with_message(cwmp_model::FaultCode::FileCorrupted, "bad");
+        s.transfers.push(transfer("x", TransferState::InProgress));
+        assert!(s.complete_transfer("x", Some(&f), t0, t1));
+        assert_eq!(
+            (
+                s.transfer_results[1].fault_code,
+                s.transfer_results[1].fault_string.as_str()
+            ),
+            (9018, "bad")
+        );
+        let codes = s.pending_event_codes();
+        assert!(
+            codes.contains(&"7 TRANSFER COMPLETE".to_string()),
+            "{codes:?}"
+        );
     }
 }

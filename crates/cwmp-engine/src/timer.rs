@@ -29,11 +29,15 @@ pub enum Timer {
     Response,
     /// The earliest accepted Download whose DelaySeconds elapses (digest §5.8).
     TransferStart,
+    /// The STUN binding's next retransmission or keepalive, or a DNS retry (digest §8.2).
+    Stun,
+    /// The end of UDPConnectionRequestAddressNotificationLimit (digest §8.1).
+    UdpAddressNotification,
 }
 
 impl Timer {
     /// Every timer, in slot order.
-    pub const ALL: [Timer; 7] = [
+    pub const ALL: [Timer; 9] = [
         Timer::Start,
         Timer::Periodic,
         Timer::Retry,
@@ -41,6 +45,8 @@ impl Timer {
         Timer::NotificationThrottle,
         Timer::Response,
         Timer::TransferStart,
+        Timer::Stun,
+        Timer::UdpAddressNotification,
     ];
 
     fn slot(self) -> usize {
@@ -52,6 +58,8 @@ impl Timer {
             Timer::NotificationThrottle => 4,
             Timer::Response => 5,
             Timer::TransferStart => 6,
+            Timer::Stun => 7,
+            Timer::UdpAddressNotification => 8,
         }
     }
 }
