@@ -245,13 +245,12 @@ fn download_inner(
             200..=299 => break resp,
             401 => {
                 auth_rounds += 1;
-                let Some(c) = &creds else {
+                if creds.is_none() {
                     return Err(TransferFault::new(
                         FaultCode::FileTransferServerAuthenticationFailure,
                         "the file server requires authentication and the Download gave no Username",
                     ));
-                };
-                let _ = c;
+                }
                 if authorization.is_some() || auth_rounds > 1 {
                     return Err(TransferFault::new(
                         FaultCode::FileTransferServerAuthenticationFailure,
