@@ -18,8 +18,6 @@
 //! ```
 
 use base64::Engine as _;
-use md5::{Digest as _, Md5};
-use sha2::Sha256;
 use std::fmt;
 
 /// The user name and password the CPE presents to the ACS (`ManagementServer.Username` and
@@ -204,70 +202,16 @@ fn is_tchar(c: u8) -> bool {
     c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
 }
 
-/// The hash algorithm of a Digest challenge (RFC 7616 §3.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DigestAlgorithm {
-    /// `MD5` (the default when absent; the only one TR-069 requires).
-    Md5,
-    /// `MD5-sess` (TR-069 requires support).
-    Md5Sess,
-    /// `SHA-256` (RFC 7616).
-    Sha256,
-    /// `SHA-256-sess` (RFC 7616).
-    Sha256Sess,
-}
+/// The hash algorithm and quality of protection of a Digest response come from `cwmp-connreq`,
+/// which also computes the response for every Digest user in the project (one formula).
+pub(crate) use cwmp_connreq::{DigestAlgorithm, DigestQop as Qop};
 
-impl DigestAlgorithm {
-    fn parse(s: Option<&str>) -> Option<DigestAlgorithm> {
-        match s.map(str::to_ascii_uppercase).as_deref() {
-            None | Some("MD5") => Some(DigestAlgorithm::Md5),
-            Some("MD5-SESS") => Some(DigestAlgorithm::Md5Sess),
-            Some("SHA-256") => Some(DigestAlgorithm::Sha256),
-            Some("SHA-256-SESS") => Some(DigestAlgorithm::Sha256Sess),
-            _ => None,
-        }
+/// Preference when the server offers several Digest challenges: the stronger first.
+fn rank(alg: DigestAlgorithm) -> u8 {
+    match alg {
+        DigestAlgorithm::Sha256 | DigestAlgorithm::Sha256Sess => 2,
+        _ => 1,
     }
-
-    fn name(self) -> &'static str {
-        match self {
-            DigestAlgorithm::Md5 => "MD5",
-            DigestAlgorithm::Md5Sess => "MD5-sess",
-            DigestAlgorithm::Sha256 => "SHA-256",
-            DigestAlgorithm::Sha256Sess => "SHA-256-sess",
-        }
-    }
-
-    fn is_sess(self) -> bool {
-        matches!(self, DigestAlgorithm::Md5Sess | DigestAlgorithm::Sha256Sess)
-    }
-
-    fn hash(self, data: &[u8]) -> String {
-        match self {
-            DigestAlgorithm::Md5 | DigestAlgorithm::Md5Sess => hex::encode(Md5::digest(data)),
-            DigestAlgorithm::Sha256 | DigestAlgorithm::Sha256Sess => {
-                hex::encode(Sha256::digest(data))
-            }
-        }
-    }
-
-    /// Preference when the server offers several Digest challenges: the stronger first.
-    fn rank(self) -> u8 {
-        match self {
-            DigestAlgorithm::Sha256 | DigestAlgorithm::Sha256Sess => 2,
-            DigestAlgorithm::Md5 | DigestAlgorithm::Md5Sess => 1,
-        }
-    }
-}
-
-/// The quality of protection used in a Digest response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Qop {
-    /// No `qop` in the challenge: RFC 2069 compatibility mode.
-    None,
-    /// `qop=auth` (preferred: digest §1.4 "Support RFC 2617 qop=auth").
-    Auth,
-    /// `qop=auth-int` (the entity body is hashed too), used only when `auth` is not offered.
-    AuthInt,
 }
 
 /// A Digest challenge we can answer.
@@ -335,7 +279,7 @@ pub(crate) fn choose(challenges: &[Challenge]) -> Option<Chosen> {
     let best_digest = challenges
         .iter()
         .filter_map(DigestChallenge::from_challenge)
-        .max_by_key(|d| d.algorithm.rank());
+        .max_by_key(|d| rank(d.algorithm));
     if let Some(d) = best_digest {
         return Some(Chosen::Digest(d));
     }
@@ -374,38 +318,21 @@ pub(crate) fn digest_authorization(
     req: &DigestRequest<'_>,
 ) -> String {
     let alg = ch.algorithm;
-    let mut ha1 =
-        alg.hash(format!("{}:{}:{}", creds.username, ch.realm, creds.password).as_bytes());
-    if alg.is_sess() {
-        ha1 = alg.hash(format!("{}:{}:{}", ha1, ch.nonce, req.cnonce).as_bytes());
-    }
-    let ha2 = match ch.qop {
-        Qop::AuthInt => {
-            let body_hash = alg.hash(req.body);
-            alg.hash(format!("{}:{}:{}", req.method, req.uri, body_hash).as_bytes())
-        }
-        Qop::None | Qop::Auth => alg.hash(format!("{}:{}", req.method, req.uri).as_bytes()),
-    };
     let nc = format!("{:08x}", req.nc);
-    let (qop_name, response) = match ch.qop {
-        Qop::None => (
-            None,
-            alg.hash(format!("{}:{}:{}", ha1, ch.nonce, ha2).as_bytes()),
-        ),
-        Qop::Auth | Qop::AuthInt => {
-            let q = if ch.qop == Qop::Auth {
-                "auth"
-            } else {
-                "auth-int"
-            };
-            (
-                Some(q),
-                alg.hash(
-                    format!("{}:{}:{}:{}:{}:{}", ha1, ch.nonce, nc, req.cnonce, q, ha2).as_bytes(),
-                ),
-            )
-        }
-    };
+    let qop_name = ch.qop.name();
+    let response = cwmp_connreq::digest_response(&cwmp_connreq::DigestInput {
+        algorithm: alg,
+        username: &creds.username,
+        realm: &ch.realm,
+        password: &creds.password,
+        nonce: &ch.nonce,
+        cnonce: req.cnonce,
+        nc: &nc,
+        qop: ch.qop,
+        method: req.method,
+        uri: req.uri,
+        body: req.body,
+    });
     let mut h = format!(
         "Digest username=\"{}\", realm=\"{}\", nonce=\"{}\", uri=\"{}\", algorithm={}",
         quote_escape(&creds.username),

@@ -42,7 +42,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use md5::{Digest as _, Md5};
+use crate::digest_hash::{digest_response, DigestAlgorithm, DigestInput, DigestQop};
 use subtle::ConstantTimeEq;
 
 /// Default nonce lifetime (digest §7 leaves it to the CPE): long enough for an ACS to answer a
@@ -277,9 +277,25 @@ pub fn authorization_header(
     cnonce: &str,
     nc: u32,
 ) -> String {
-    let ha1 = md5_hex(&[username, &challenge.realm, password]);
-    let ha2 = md5_hex(&[method, uri]);
     let use_qop = challenge.qop.iter().any(|q| q.eq_ignore_ascii_case("auth"));
+    let nc = format!("{nc:08x}");
+    let response = digest_response(&DigestInput {
+        algorithm: DigestAlgorithm::Md5,
+        username,
+        realm: &challenge.realm,
+        password,
+        nonce: &challenge.nonce,
+        cnonce,
+        nc: &nc,
+        qop: if use_qop {
+            DigestQop::Auth
+        } else {
+            DigestQop::None
+        },
+        method,
+        uri,
+        body: b"",
+    });
     let mut out = format!(
         "Digest username={},realm={},nonce={},uri={},algorithm=MD5",
         quote(username),
@@ -288,14 +304,11 @@ pub fn authorization_header(
         quote(uri)
     );
     if use_qop {
-        let nc = format!("{nc:08x}");
-        let response = md5_hex(&[&ha1, &challenge.nonce, &nc, cnonce, "auth", &ha2]);
         out.push_str(&format!(
             ",qop=auth,nc={nc},cnonce={},response=\"{response}\"",
             quote(cnonce)
         ));
     } else {
-        let response = md5_hex(&[&ha1, &challenge.nonce, &ha2]);
         out.push_str(&format!(",response=\"{response}\""));
     }
     if let Some(opaque) = &challenge.opaque {
@@ -530,17 +543,31 @@ impl DigestAuth {
             return Verdict::Refused(Refusal::WrongUsername);
         }
 
-        let ha1 = md5_hex(&[username, &self.realm, password]);
-        let ha2 = md5_hex(&[method, uri]);
-        let expected = if qop_auth {
+        let (nc_text, cnonce) = if qop_auth {
             let (Some(nc_text), Some(cnonce)) = (&creds.nc_text, &creds.cnonce) else {
                 return Verdict::Refused(Refusal::UnsupportedQop);
             };
-            let qop = creds.qop.as_deref().unwrap_or("auth");
-            md5_hex(&[&ha1, &creds.nonce, nc_text, cnonce, qop, &ha2])
+            (nc_text.as_str(), cnonce.as_str())
         } else {
-            md5_hex(&[&ha1, &creds.nonce, &ha2])
+            ("", "")
         };
+        let expected = digest_response(&DigestInput {
+            algorithm: DigestAlgorithm::Md5,
+            username,
+            realm: &self.realm,
+            password,
+            nonce: &creds.nonce,
+            cnonce,
+            nc: nc_text,
+            qop: if qop_auth {
+                DigestQop::Auth
+            } else {
+                DigestQop::None
+            },
+            method,
+            uri,
+            body: b"",
+        });
         let given = creds.response.to_ascii_lowercase();
         if !bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
             return Verdict::Refused(Refusal::WrongResponse);
@@ -571,18 +598,6 @@ impl DigestAuth {
     fn insert_nonce_for_test(&mut self, now: Instant, nonce: &str) {
         self.register_nonce(now, nonce);
     }
-}
-
-/// Lower-case hex MD5 of the parts joined with `:` (RFC 7616 §3.4.1–3.4.3).
-fn md5_hex(parts: &[&str]) -> String {
-    let mut h = Md5::new();
-    for (i, p) in parts.iter().enumerate() {
-        if i > 0 {
-            h.update(b":");
-        }
-        h.update(p.as_bytes());
-    }
-    hex::encode(h.finalize())
 }
 
 /// A quoted-string (RFC 9110 §5.6.4) holding `s`.

@@ -46,6 +46,7 @@
 
 mod binding;
 mod digest;
+mod digest_hash;
 mod http;
 mod rate;
 mod server;
@@ -61,6 +62,7 @@ pub use digest::{
     DigestCredentials, DigestParseError, Refusal, Verdict, DEFAULT_NONCE_CAPACITY,
     DEFAULT_NONCE_LIFETIME, MAX_AUTH_HEADER_LEN, MAX_AUTH_PARAMS,
 };
+pub use digest_hash::{digest_response, DigestAlgorithm, DigestInput, DigestQop};
 pub use http::{
     parse_request, response_bytes, HttpRequest, RequestError, Response, MAX_HEADERS, MAX_HEAD_SIZE,
 };

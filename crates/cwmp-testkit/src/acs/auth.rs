@@ -4,7 +4,6 @@
 //! with `Connection: close`, and an authenticated connection needing no further credentials.
 
 use base64::Engine as _;
-use md5::{Digest as _, Md5};
 
 /// How the fake ACS authenticates the CPE.
 #[derive(Clone, PartialEq, Eq)]
@@ -113,90 +112,40 @@ pub(crate) fn check(
     }
 }
 
-/// Verify a Digest `Authorization` value against the connection's nonce.
+/// Verify a Digest `Authorization` value against the connection's nonce, with the project's
+/// one Digest parser and response formula (`cwmp-connreq`). MD5 and MD5-sess, `qop=auth` or
+/// none, like GenieACS.
 fn verify_digest(header: &str, method: &str, user: &str, pass: &str, nonce: &str) -> bool {
-    let Some(rest) = header.trim().strip_prefix("Digest ") else {
+    use cwmp_connreq::{digest_response, DigestAlgorithm, DigestInput, DigestQop};
+    let Ok(c) = cwmp_connreq::parse_authorization(header) else {
         return false;
     };
-    let params = parse_params(rest);
-    let get = |k: &str| {
-        params
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(k))
-            .map(|(_, v)| v.as_str())
-    };
-    let (Some(u), Some(realm), Some(n), Some(uri), Some(resp)) = (
-        get("username"),
-        get("realm"),
-        get("nonce"),
-        get("uri"),
-        get("response"),
-    ) else {
-        return false;
-    };
-    if u != user || realm != REALM || n != nonce {
+    if c.username != user || c.realm != REALM || c.nonce != nonce {
         return false;
     }
-    let h = |s: String| hex::encode(Md5::digest(s.as_bytes()));
-    let alg = get("algorithm").unwrap_or("MD5");
-    let cnonce = get("cnonce").unwrap_or("");
-    let mut ha1 = h(format!("{user}:{REALM}:{pass}"));
-    if alg.eq_ignore_ascii_case("MD5-sess") {
-        ha1 = h(format!("{ha1}:{nonce}:{cnonce}"));
-    } else if !alg.eq_ignore_ascii_case("MD5") {
-        return false;
-    }
-    let ha2 = h(format!("{method}:{uri}"));
-    let expected = match get("qop") {
-        Some("auth") => {
-            let nc = get("nc").unwrap_or("");
-            h(format!("{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}"))
-        }
-        None => h(format!("{ha1}:{nonce}:{ha2}")),
+    let algorithm = match DigestAlgorithm::parse(c.algorithm.as_deref()) {
+        Some(a @ (DigestAlgorithm::Md5 | DigestAlgorithm::Md5Sess)) => a,
+        _ => return false,
+    };
+    let qop = match c.qop.as_deref() {
+        Some("auth") => DigestQop::Auth,
+        None => DigestQop::None,
         Some(_) => return false,
     };
-    expected == resp
-}
-
-/// `name=value` / `name="value"` pairs separated by commas.
-pub(crate) fn parse_params(s: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        while i < b.len() && (b[i] == b' ' || b[i] == b',') {
-            i += 1;
-        }
-        let ks = i;
-        while i < b.len() && b[i] != b'=' && b[i] != b',' {
-            i += 1;
-        }
-        let key = s[ks..i].trim().to_string();
-        if i >= b.len() || b[i] != b'=' {
-            continue;
-        }
-        i += 1;
-        let mut val = String::new();
-        if i < b.len() && b[i] == b'"' {
-            i += 1;
-            while i < b.len() && b[i] != b'"' {
-                if b[i] == b'\\' && i + 1 < b.len() {
-                    i += 1;
-                }
-                val.push(b[i] as char);
-                i += 1;
-            }
-            i += 1;
-        } else {
-            let vs = i;
-            while i < b.len() && b[i] != b',' {
-                i += 1;
-            }
-            val = s[vs..i].trim().to_string();
-        }
-        out.push((key, val));
-    }
-    out
+    let expected = digest_response(&DigestInput {
+        algorithm,
+        username: user,
+        realm: REALM,
+        password: pass,
+        nonce,
+        cnonce: c.cnonce.as_deref().unwrap_or(""),
+        nc: c.nc_text.as_deref().unwrap_or(""),
+        qop,
+        method,
+        uri: &c.uri,
+        body: b"",
+    });
+    expected == c.response.to_ascii_lowercase()
 }
 
 #[cfg(test)]
