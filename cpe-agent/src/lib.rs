@@ -1,9 +1,25 @@
-//! The simulated Unify Desk Phone CP: the pieces of the `cpe-agent` daemon that are worth
-//! testing and fuzzing on their own (parsers of untrusted input first).
+//! The simulated Unify Desk Phone CP: the `cpe-agent` daemon's pieces, as a library so they
+//! can be tested (and fuzzed, for the parsers of untrusted input) on their own.
+//!
+//! * [`config`]: the TOML configuration file; [`state`]: the state directory (lock, atomic
+//!   files, the engine's persisted state); [`phone`]: the local admin and DHCP operations on
+//!   the store; [`control`]: the control socket; [`daemon`]: the boot loop, signals and the
+//!   engine's `Device`; [`trace`]: per-session JSON-lines traces; [`netinfo`]: the host's
+//!   addresses; [`identity`]: the default device certificate.
+//! * [`dhcp`], [`items`], [`firmware`], [`vendor_config`]: parsers of untrusted input.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod config;
+pub mod control;
+pub mod daemon;
 pub mod dhcp;
 pub mod firmware;
+pub mod identity;
 pub mod items;
+pub mod netinfo;
+pub mod phone;
+pub mod state;
+pub mod trace;
+pub mod transfer;
 pub mod vendor_config;

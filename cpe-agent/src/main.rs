@@ -1,6 +1,130 @@
-//! `cpe-agent`: the simulated Unify Desk Phone CP (not built yet; see issue "cpe-agent").
+//! `cpe-agent`: the simulated Unify OpenScape Desk Phone CP (a TR-069 CPE).
+//!
+//! ```text
+//! cpe-agent --config FILE                       run the phone until SIGTERM/SIGINT
+//! cpe-agent admin --config FILE set ITEM VALUE  local admin menu / web-based management
+//! cpe-agent admin --config FILE get ITEM
+//! cpe-agent admin --config FILE list
+//! cpe-agent dhcp --config FILE --option43 HEX   the DHCP client hook (option 43)
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
-fn main() {
-    eprintln!("cpe-agent: not built yet (the daemon lands with its own issue)");
-    std::process::exit(2);
+use clap::{Parser, Subcommand};
+use cpe_agent::config::Config;
+use cpe_agent::control::Request;
+use deskphone_datamodel::DeskPhoneModel;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The simulated Unify OpenScape Desk Phone CP: a TR-069 (CWMP) CPE daemon.
+#[derive(Debug, Parser)]
+#[command(name = "cpe-agent", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    /// The configuration file (TOML).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log level (error, warn, info, debug, trace); default: RUST_LOG, else info.
+    #[arg(long, value_name = "LEVEL", global = true)]
+    log_level: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The phone's local admin menu: set, get or list configuration items.
+    Admin {
+        /// The configuration file (TOML).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+    /// What the phone's DHCP client does with a vendor-specific option 43.
+    Dhcp {
+        /// The configuration file (TOML).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The option's payload in hex digits (sub-options 1-4 of TR-069 §3.1).
+        #[arg(long, value_name = "HEX")]
+        option43: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminAction {
+    /// Set an item (validated like a CWMP set; overrides what the ACS set).
+    Set {
+        /// OCMS item name, e.g. sip-transport.
+        item: String,
+        /// The value (PEM text included: `"$(cat cert.pem)"`).
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+    },
+    /// Print an item's value.
+    Get {
+        /// OCMS item name.
+        item: String,
+    },
+    /// Print every item as `item = "value"` TOML lines, secrets masked.
+    List,
+}
+
+fn load(path: &std::path::Path) -> Result<Config, String> {
+    Config::load(path, &DeskPhoneModel::builtin()).map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The daemon logs at info by default; admin and dhcp only say what went wrong.
+    let default_level = if cli.command.is_none() {
+        "info"
+    } else {
+        "warn"
+    };
+    let mut logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level));
+    if let Some(level) = &cli.log_level {
+        logger.parse_filters(level);
+    }
+    logger.init();
+    let result = match cli.command {
+        None => match cli.config {
+            Some(path) => load(&path)
+                .and_then(cpe_agent::daemon::run)
+                .map(|()| String::new()),
+            None => Err("--config FILE is required (see --help)".into()),
+        },
+        Some(Command::Admin { config, action }) => load(&config).and_then(|cfg| {
+            let req = match action {
+                AdminAction::Set { item, value } => Request::Set {
+                    items: vec![(item, value)],
+                },
+                AdminAction::Get { item } => Request::Get { item },
+                AdminAction::List => Request::List,
+            };
+            let get = matches!(req, Request::Get { .. });
+            cpe_agent::daemon::local_request(&cfg, req).map(|out| {
+                if get {
+                    format!("{out}\n")
+                } else {
+                    out
+                }
+            })
+        }),
+        Some(Command::Dhcp { config, option43 }) => load(&config).and_then(|cfg| {
+            cpe_agent::daemon::local_request(&cfg, Request::Dhcp { hex: option43 })
+        }),
+    };
+    match result {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cpe-agent: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -68,7 +68,7 @@ pub fn decrypt(data: &[u8], key_hex: &str) -> Result<Vec<u8>, ConfigFileError> {
     if data.len() > MAX_CONFIG_FILE {
         return Err(ConfigFileError::TooLarge);
     }
-    if data.len() < 32 || data.len() % 16 != 0 {
+    if data.len() < 32 || !data.len().is_multiple_of(16) {
         return Err(ConfigFileError::Decrypt);
     }
     let (iv, ciphertext) = data.split_at(16);

@@ -1,0 +1,219 @@
+//! The daemon's configuration file (TOML).
+//!
+//! ```toml
+//! state-dir = "/var/lib/cpe-agent"                 # created if missing
+//! connection-request-address = "0.0.0.0:7547"     # HTTP connection-request listener
+//! udp-address = "0.0.0.0:7547"                    # STUN and UDP connection requests
+//! # config-encryption-key = "<64 hex digits>"    # decrypts vendor configuration files
+//!
+//! [items]                                         # factory defaults, by OCMS item name
+//! acs-server-address = "http://127.0.0.1:7547/"
+//! mac-address = "00:1A:E8:A1:B2:C3"
+//! acs-periodic-inform-interval = 3600
+//! ```
+//!
+//! Every key is checked when the file is loaded: unknown keys, unknown items and invalid
+//! values (validated exactly like a CWMP SetParameterValues, see
+//! [`DeskPhoneModel::validate_item`]) are refused with a message naming the key, so a typo
+//! never silently runs the phone with a default.
+
+use crate::items::toml_to_lexical;
+use deskphone_datamodel::DeskPhoneModel;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Largest configuration file read (the PEM items make it a few tens of KiB at most).
+const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A loaded and validated configuration file.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The state directory (items, CWMP state, traces, control socket, lock).
+    pub state_dir: PathBuf,
+    /// Where the HTTP connection-request listener binds (`None`: no listener).
+    pub connection_request_address: Option<SocketAddr>,
+    /// Where the UDP socket for STUN and UDP connection requests binds (`None`: none).
+    pub udp_address: Option<SocketAddr>,
+    /// The key that decrypts vendor configuration files (64 hex digits, AES-256; see
+    /// `vendor_config`), `config-encryption-key`; `None`: files are plain TOML.
+    pub config_encryption_key: Option<String>,
+    /// The factory defaults given in `[items]`, canonical lexical forms, in file order.
+    pub items: Vec<(String, String)>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Item values may be passwords or keys: only their names are shown.
+        f.debug_struct("Config")
+            .field("state_dir", &self.state_dir)
+            .field(
+                "connection_request_address",
+                &self.connection_request_address,
+            )
+            .field("udp_address", &self.udp_address)
+            .field(
+                "config_encryption_key",
+                &self.config_encryption_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "items",
+                &self
+                    .items
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// Why a configuration file was refused. The message names the file and the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Read and validate the file at `path`.
+    pub fn load(path: &Path, model: &DeskPhoneModel) -> Result<Config, ConfigError> {
+        let err = |m: String| ConfigError(format!("{}: {m}", path.display()));
+        let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
+        if meta.len() > MAX_CONFIG_BYTES {
+            return Err(err(format!("larger than {MAX_CONFIG_BYTES} bytes")));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let mut cfg = Config::parse(&text, model).map_err(|e| err(e.0))?;
+        // A relative state directory is relative to the configuration file, so the example
+        // config runs from any working directory.
+        if cfg.state_dir.is_relative() {
+            let base = path.parent().unwrap_or(Path::new("."));
+            cfg.state_dir = base.join(&cfg.state_dir);
+        }
+        Ok(cfg)
+    }
+
+    /// Parse and validate configuration text.
+    pub fn parse(text: &str, model: &DeskPhoneModel) -> Result<Config, ConfigError> {
+        let doc: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError(e.to_string()))?;
+        let mut state_dir = None;
+        let mut connection_request_address = None;
+        let mut udp_address = None;
+        let mut items = Vec::new();
+        let mut config_encryption_key = None;
+        for (key, value) in &doc {
+            match key.as_str() {
+                "state-dir" => match value.as_str() {
+                    Some(s) if !s.is_empty() => state_dir = Some(PathBuf::from(s)),
+                    _ => return Err(ConfigError("state-dir: expected a non-empty path".into())),
+                },
+                "connection-request-address" => {
+                    connection_request_address = Some(socket_addr(key, value)?)
+                }
+                "udp-address" => udp_address = Some(socket_addr(key, value)?),
+                "config-encryption-key" => match value.as_str() {
+                    Some(k) if k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                        config_encryption_key = Some(k.to_owned())
+                    }
+                    _ => {
+                        return Err(ConfigError(
+                            "config-encryption-key: expected 64 hex digits".into(),
+                        ))
+                    }
+                },
+                "items" => {
+                    let table = value.as_table().ok_or_else(|| {
+                        ConfigError("items: expected a table of OCMS items".into())
+                    })?;
+                    for (name, v) in table {
+                        let lexical = toml_to_lexical(v)
+                            .map_err(|e| ConfigError(format!("items.{name}: {e}")))?;
+                        if model.item(name).is_none() {
+                            return Err(ConfigError(format!(
+                                "items.{name}: not an item of the Desk Phone CP data model"
+                            )));
+                        }
+                        let canonical = model.validate_item(name, &lexical).map_err(|f| {
+                            ConfigError(format!("items.{name}: invalid value ({})", f.message))
+                        })?;
+                        items.push((name.clone(), canonical));
+                    }
+                }
+                other => return Err(ConfigError(format!("{other}: unknown key"))),
+            }
+        }
+        Ok(Config {
+            state_dir: state_dir.ok_or_else(|| ConfigError("state-dir: missing".into()))?,
+            connection_request_address,
+            udp_address,
+            config_encryption_key,
+            items,
+        })
+    }
+}
+
+fn socket_addr(key: &str, value: &toml::Value) -> Result<SocketAddr, ConfigError> {
+    value
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ConfigError(format!("{key}: expected \"address:port\"")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> DeskPhoneModel {
+        DeskPhoneModel::builtin()
+    }
+
+    #[test]
+    fn parses_the_documented_form() {
+        let c = Config::parse(
+            "state-dir = \"/var/lib/x\"\nconnection-request-address = \"0.0.0.0:7547\"\n\
+             udp-address = \"0.0.0.0:7547\"\n[items]\nacs-periodic-inform-interval = 60\n\
+             acs-periodic-inform-enabled = \"1\"\nsip-transport = 2\n",
+            &model(),
+        )
+        .unwrap();
+        assert_eq!(c.state_dir, PathBuf::from("/var/lib/x"));
+        assert_eq!(
+            c.items,
+            vec![
+                ("acs-periodic-inform-enabled".into(), "true".into()),
+                ("acs-periodic-inform-interval".into(), "60".into()),
+                ("sip-transport".into(), "2".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_key() {
+        let m = model();
+        let e = |t: &str| Config::parse(t, &m).unwrap_err().0;
+        assert!(e("state-dir = \"x\"\nbogus = 1").contains("bogus"));
+        assert!(e("state-dir = \"x\"\n[items]\nno-such-item = 1").contains("no-such-item"));
+        assert!(e("state-dir = \"x\"\n[items]\nsip-transport = 7").contains("sip-transport"));
+        assert!(e("state-dir = \"x\"\n[items]\nreg-ttl = 1.5").contains("reg-ttl"));
+        assert!(e("state-dir = \"x\"\nudp-address = \"nope\"").contains("udp-address"));
+        assert!(e("udp-address = \"0.0.0.0:1\"").contains("state-dir"));
+    }
+
+    #[test]
+    fn debug_hides_values() {
+        let c = Config::parse(
+            "state-dir = \"x\"\n[items]\nacs-password = \"hunter2\"\n",
+            &model(),
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,382 @@
+//! The daemon: runs the simulated phone until SIGTERM or SIGINT.
+//!
+//! ```text
+//!            ┌────────────────────────── boot loop (main thread) ──────────────────────────┐
+//!   start ──►│ open store (UpTime from now) → LAN addresses → load CWMP state → Client::new │
+//!            │      │                                                                      │
+//!            │      ▼ client.run(store, phone)                                             │
+//!            │  Exit::Reboot ──────────► "power cycle": loop (1 BOOT + M Reboot)           │
+//!            │  Exit::FactoryReset ────► config [items] written again, loop (0 BOOTSTRAP)  │
+//!            │  Exit::Shutdown ────────► a reboot asked by a download? loop : stop         │
+//!            └─────────────────────────────────────────────────────────────────────────────┘
+//!   signal thread: SIGTERM/SIGINT → stop flag + ClientHandle::shutdown (a POST in flight is
+//!                  aborted: the session is abandoned, digest §1.4; its events stay queued)
+//!   control thread: admin/dhcp requests → ClientHandle::with_store_as (driver thread)
+//! ```
+//!
+//! A reboot happens in process: the client ends, the store is reopened (so `UpTime` restarts
+//! from zero and `DeviceStatus` is `Up` again) and a new client starts with
+//! `BootReason::PowerOn` from the persisted state, which already holds `M Reboot` and its
+//! CommandKey (the engine persisted it before asking for the reboot).
+
+use crate::config::Config;
+use crate::control::{self, ControlServer, Request, Response};
+use crate::phone;
+use crate::state::{self, StateLock};
+use crate::trace::TraceWriter;
+use cwmp_client::{
+    Client, ClientConfig, ClientHandle, ClientIdentity, ConnectionRequestConfig, Device, Exit,
+    TlsSettings,
+};
+use cwmp_engine::{AgentConfig, BootReason, DownloadRequest, PersistentState, TraceEvent};
+use deskphone_datamodel::{DeskPhoneModel, OcmsStore};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long the control socket waits for the driver to run a job.
+const JOB_TIMEOUT: Duration = Duration::from_secs(100);
+
+/// The client currently running (none between two boots).
+type CurrentClient = Arc<Mutex<Option<ClientHandle>>>;
+
+fn current(c: &CurrentClient) -> Option<ClientHandle> {
+    c.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+fn set_current(c: &CurrentClient, h: Option<ClientHandle>) {
+    *c.lock().unwrap_or_else(|p| p.into_inner()) = h;
+}
+
+/// Run the phone described by `cfg` until SIGTERM or SIGINT. Returns an error message for
+/// start-up failures (state directory locked or unreadable, sockets that cannot be bound).
+pub fn run(cfg: Config) -> Result<(), String> {
+    let model = Arc::new(DeskPhoneModel::builtin());
+    let dir = cfg.state_dir.clone();
+    state::ensure_dir(&dir).map_err(|e| format!("state directory {}: {e}", dir.display()))?;
+    let _lock = StateLock::try_acquire(&dir)
+        .map_err(|e| format!("state directory {}: {e}", dir.display()))?
+        .ok_or_else(|| {
+            format!(
+                "another cpe-agent is running on the state directory {}",
+                dir.display()
+            )
+        })?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let reboot_requested = Arc::new(AtomicBool::new(false));
+    let client: CurrentClient = Arc::new(Mutex::new(None));
+    start_signal_thread(stop.clone(), client.clone())?;
+    let _control = start_control(&cfg, model.clone(), client.clone())
+        .map_err(|e| format!("control socket: {e}"))?;
+    let mut trace = TraceWriter::new(&dir);
+
+    let mut boots = 0u64;
+    while !stop.load(Ordering::SeqCst) {
+        boots += 1;
+        let (mut store, _status) = phone::open_store(&cfg, &model)?;
+        phone::refresh_host_network(&mut store, &model);
+        // Downloads cut short by a crash or a reboot are settled before the client runs; a
+        // firmware image installed by the last boot becomes the running version.
+        let recovery = crate::transfer::recover(&dir).map_err(|e| format!("downloads: {e}"))?;
+        if let Some(version) = recovery.software_version {
+            let item = [("standard-software-version".to_owned(), version)];
+            if model.item_value(store.backend(), &item[0].0).as_deref() != Some(&item[0].1) {
+                deskphone_datamodel::apply_items(&mut store, &model, &item)
+                    .map_err(|e| format!("software version: {}", phone::set_error_text(&e)))?;
+            }
+        }
+        let serial = match cwmp_model::ParameterStore::internal_value(
+            &mut store,
+            "Device.DeviceInfo.SerialNumber",
+        ) {
+            Some(cwmp_model::Value::String(s)) => s,
+            _ => String::new(),
+        };
+        let identity = crate::identity::default_identity(&dir, &serial)
+            .map_err(|e| format!("default device certificate: {e}"))?;
+        let persisted = state::load_cwmp_state(&dir).map_err(|e| format!("CWMP state: {e}"))?;
+        log::info!(
+            "phone {serial} booting (boot {boots}); pending: {:?}",
+            persisted.pending_event_codes()
+        );
+        trace.note(&format!("boot {boots}: power on"));
+        let config = ClientConfig {
+            agent: AgentConfig::new().with_trace(true),
+            // The client owns the connection-request sockets while it runs, and writes
+            // ConnectionRequestURL / UDPConnectionRequestAddress itself.
+            connection_requests: ConnectionRequestConfig {
+                http_bind: cfg.connection_request_address,
+                udp_bind: cfg.udp_address,
+                ..ConnectionRequestConfig::default()
+            },
+            ..ClientConfig::default()
+        };
+        let mut cwmp = Client::new(
+            config,
+            persisted,
+            BootReason::PowerOn,
+            cwmp_client::os_seed(),
+        )
+        .map_err(|e| format!("CWMP client: {e}"))?;
+        set_current(&client, Some(cwmp.handle()));
+        let offline = state::take_offline_changes(&dir);
+        if !offline.is_empty() {
+            log::info!("changed while stopped: {offline:?}");
+            cwmp.handle().values_changed(offline);
+        }
+        // A signal that arrived before the handle was published must still stop us.
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let mut dev = Phone {
+            dir: dir.clone(),
+            trace: &mut trace,
+            default_identity: identity,
+            model: model.clone(),
+            reboot: reboot_requested.clone(),
+            handle: cwmp.handle(),
+            config_key: cfg.config_encryption_key.clone(),
+            last_tls: None,
+            device_type: model
+                .item_value(store.backend(), "device-type")
+                .unwrap_or_default(),
+            mac_address: model
+                .item_value(store.backend(), "mac-address")
+                .unwrap_or_default(),
+        };
+        let exit = cwmp.run(&mut store, &mut dev);
+        set_current(&client, None);
+        match exit {
+            Ok(Exit::Reboot { command_key }) => {
+                log::info!("rebooting (CommandKey {command_key:?})");
+                trace.note("reboot asked by the ACS");
+            }
+            Ok(Exit::FactoryReset) => {
+                // The driver has reset the store (values, attributes, ParameterKey,
+                // certificates); the configuration file's items are the factory defaults.
+                // Known gap: a crash between the driver's reset and this write leaves the
+                // data model's defaults (no ACS URL) until the next factory reset or an
+                // `admin set`; the window is one file write long.
+                log::info!("factory reset");
+                trace.note("factory reset asked by the ACS");
+                phone::write_factory_items(&mut store, &cfg, &model)?;
+            }
+            Ok(_) if reboot_requested.swap(false, Ordering::SeqCst) => {
+                log::info!("rebooting to apply a download");
+                trace.note("reboot to apply a download");
+            }
+            Ok(_) => break,
+            Err(e) => {
+                log::error!("CWMP client stopped: {e}");
+                return Err(format!("CWMP client: {e}"));
+            }
+        }
+    }
+    log::info!("stopped");
+    trace.note("stopped");
+    Ok(())
+}
+
+fn start_signal_thread(stop: Arc<AtomicBool>, client: CurrentClient) -> Result<(), String> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])
+        .map_err(|e| format!("signal handlers: {e}"))?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for sig in signals.forever() {
+                log::info!("signal {sig}: stopping");
+                stop.store(true, Ordering::SeqCst);
+                if let Some(h) = current(&client) {
+                    h.shutdown();
+                }
+            }
+        })
+        .map_err(|e| format!("signal thread: {e}"))?;
+    Ok(())
+}
+
+/// Run `job` on the driver's thread with the store and wait for its result.
+fn on_driver<T: Send + 'static>(
+    client: &CurrentClient,
+    job: impl FnOnce(&mut OcmsStore) -> T + Send + 'static,
+) -> Result<T, String> {
+    let handle = current(client).ok_or("the phone is restarting; try again")?;
+    let (tx, rx) = mpsc::channel();
+    if !handle.with_store_as::<OcmsStore>(move |store| {
+        let _ = tx.send(job(store));
+    }) {
+        return Err("the phone is restarting; try again".into());
+    }
+    rx.recv_timeout(JOB_TIMEOUT)
+        .map_err(|_| "the phone did not answer (restarting or busy); try again".into())
+}
+
+fn start_control(
+    cfg: &Config,
+    model: Arc<DeskPhoneModel>,
+    client: CurrentClient,
+) -> std::io::Result<ControlServer> {
+    ControlServer::start(&state::control_socket(&cfg.state_dir), move |req| {
+        handle_request(req, &model, &client)
+    })
+}
+
+fn handle_request(req: Request, model: &Arc<DeskPhoneModel>, client: &CurrentClient) -> Response {
+    let m = model.clone();
+    let result = match req {
+        Request::Set { items } => on_driver(client, move |s| {
+            phone::set_items(s, &m, &items).map(|changed| {
+                log::info!("local change: {changed:?}");
+                String::new()
+            })
+        }),
+        Request::Get { item } => on_driver(client, move |s| phone::get_item(s, &m, &item)),
+        Request::List => on_driver(client, move |s| Ok(phone::list_items(s, &m))),
+        Request::Dhcp { hex } => match crate::dhcp::parse_hex(&hex) {
+            Ok(opt) => on_driver(client, move |s| {
+                phone::apply_option43(s, &m, &opt).map(|_| String::new())
+            }),
+            Err(e) => Ok(Err(format!("option 43: {e}"))),
+        },
+    };
+    match result {
+        Ok(Ok(out)) => Response::ok(out),
+        Ok(Err(e)) | Err(e) => Response::err(e),
+    }
+}
+
+/// What the engine asks of the phone (persistence, downloads, TLS, traces).
+struct Phone<'a> {
+    dir: PathBuf,
+    trace: &'a mut TraceWriter,
+    default_identity: ClientIdentity,
+    model: Arc<DeskPhoneModel>,
+    /// Set by a download that needs a reboot (firmware): the boot loop reboots on shutdown.
+    reboot: Arc<AtomicBool>,
+    handle: ClientHandle,
+    config_key: Option<String>,
+    /// The TLS settings of the last session, for https file servers (downloads start after
+    /// a session, with no store at hand).
+    last_tls: Option<TlsSettings>,
+    device_type: String,
+    mac_address: String,
+}
+
+impl Device<OcmsStore> for Phone<'_> {
+    fn persist(&mut self, state: &PersistentState) -> std::io::Result<()> {
+        state::save_cwmp_state(&self.dir, state)
+    }
+
+    fn download(&mut self, request: DownloadRequest, handle: &ClientHandle) {
+        let reboot_flag = self.reboot.clone();
+        let reboot_handle = handle.clone();
+        let env = crate::transfer::TransferEnv {
+            state_dir: self.dir.clone(),
+            handle: handle.clone(),
+            tls: match &self.last_tls {
+                Some(t) => t.clone(),
+                None => TlsSettings::new().with_identity(self.default_identity.clone()),
+            },
+            device_type: self.device_type.clone(),
+            mac_address: self.mac_address.clone(),
+            config_key: self.config_key.clone(),
+            reboot: Box::new(move || {
+                reboot_flag.store(true, Ordering::SeqCst);
+                reboot_handle.shutdown();
+            }),
+        };
+        crate::transfer::start(env, request);
+    }
+
+    fn tls_settings(
+        &mut self,
+        store: &mut OcmsStore,
+    ) -> Option<Result<TlsSettings, cwmp_client::Error>> {
+        let tls = tls_from_items(store, &self.model, &self.default_identity);
+        if let Ok(t) = &tls {
+            self.last_tls = Some(t.clone());
+        }
+        self.device_type = self
+            .model
+            .item_value(store.backend(), "device-type")
+            .unwrap_or_default();
+        Some(tls)
+    }
+
+    fn session_ended(&mut self, session_id: u64, ok: bool) {
+        log::debug!("session {session_id} ended (ok: {ok})");
+        // The ACS may have moved the phone to another ACS: the LAN addresses are those of
+        // the route to the ACS, so look again (a no-op when nothing changed). Run as a store
+        // job because this hook has no store.
+        let model = self.model.clone();
+        self.handle.with_store_as::<OcmsStore>(move |store| {
+            phone::refresh_host_network(store, &model);
+        });
+    }
+
+    fn trace(&mut self, event: &TraceEvent) {
+        log::debug!("{event:?}");
+        self.trace.record(event);
+    }
+}
+
+/// The TLS settings from the certificate items (they have no TR-069 name, so the driver
+/// cannot find them itself): CA certificates 1 and 2 (when both are empty, the default
+/// root set), and the provisioned client certificate and key, or else the default device
+/// certificate.
+pub fn tls_from_items(
+    store: &OcmsStore,
+    model: &DeskPhoneModel,
+    default_identity: &ClientIdentity,
+) -> Result<TlsSettings, cwmp_client::Error> {
+    let item = |name: &str| {
+        model
+            .item_value(store.backend(), name)
+            .filter(|v| !v.trim().is_empty())
+    };
+    let mut tls = TlsSettings::new();
+    for ca in ["acs-server-ca-certificate-1", "acs-server-ca-certificate-2"] {
+        if let Some(pem) = item(ca) {
+            tls = tls.with_ca_pem(&pem)?;
+        }
+    }
+    let identity = match (item("acs-client-certificate"), item("acs-client-key")) {
+        (Some(cert), Some(key)) => ClientIdentity::from_pem(&cert, &key)?,
+        _ => default_identity.clone(),
+    };
+    Ok(tls.with_identity(identity))
+}
+
+/// Where `admin`/`dhcp` send a request: to the running daemon, or (when none runs) straight
+/// to the stored state under the state-directory lock.
+pub fn local_request(cfg: &Config, req: Request) -> Result<String, String> {
+    let dir = &cfg.state_dir;
+    state::ensure_dir(dir).map_err(|e| format!("state directory {}: {e}", dir.display()))?;
+    let lock = StateLock::try_acquire(dir)
+        .map_err(|e| format!("state directory {}: {e}", dir.display()))?;
+    let Some(_lock) = lock else {
+        // The daemon holds the lock: talk to it.
+        let r = control::call(&state::control_socket(dir), &req)
+            .map_err(|e| format!("talking to the running cpe-agent: {e}"))?;
+        return if r.ok { Ok(r.output) } else { Err(r.error) };
+    };
+    let model = DeskPhoneModel::builtin();
+    let (mut store, _) = phone::open_store(cfg, &model)?;
+    let changed = match req {
+        Request::Set { items } => phone::set_items(&mut store, &model, &items)?,
+        Request::Get { item } => return phone::get_item(&store, &model, &item),
+        Request::List => return Ok(phone::list_items(&store, &model)),
+        Request::Dhcp { hex } => {
+            let opt = crate::dhcp::parse_hex(&hex).map_err(|e| format!("option 43: {e}"))?;
+            phone::apply_option43(&mut store, &model, &opt)?
+        }
+    };
+    // The change is stored; the next start tells the engine (4 VALUE CHANGE if notified).
+    state::add_offline_changes(dir, &changed)
+        .map_err(|e| format!("recording the change for the ACS: {e}"))?;
+    Ok(String::new())
+}

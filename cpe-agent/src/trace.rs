@@ -1,0 +1,223 @@
+//! The per-session trace: what an engineer reads when an ACS misbehaves.
+//!
+//! Every engine [`TraceEvent`] (SOAP messages in and out with their method, `cwmp:ID`, size,
+//! event codes, parameter names and fault codes; session start and end; timer decisions;
+//! BOOTSTRAP and other notes) becomes one JSON line with a UTC timestamp:
+//!
+//! ```text
+//! {"ts":"2026-01-01T10:00:00.123Z","type":"message_sent","session_id":1,"method":"Inform",…}
+//! ```
+//!
+//! Files live in `state-dir/trace/`: a new file starts with each session
+//! (`session-<unix ms>-<id>.jsonl`) and collects what follows until the next session (timers
+//! armed after it, events queued); what happens after start-up before any session goes to
+//! `boot-<unix ms>.jsonl`. Only the newest [`KEEP_FILES`] files are kept. Each line is one
+//! `write`, so a crash loses at most the line being written.
+//!
+//! Redaction: the engine's trace events carry names, never values (`cwmp_engine::TraceEvent`),
+//! so no parameter value, password or key can reach the trace. Session URLs are written
+//! without any `user:password@` part.
+
+use cwmp_engine::TraceEvent;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// How many trace files are kept.
+pub const KEEP_FILES: usize = 50;
+
+/// Writes trace events as JSON lines, one file per session.
+#[derive(Debug)]
+pub struct TraceWriter {
+    dir: PathBuf,
+    file: Option<File>,
+}
+
+fn unix_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+}
+
+fn timestamp() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The record as one JSON line with `ts` and `type` first (serde_json sorts keys, and a
+/// reader scanning a trace looks for the time and the kind of record first).
+fn ts_first(value: &serde_json::Value) -> String {
+    let Some(obj) = value.as_object() else {
+        return value.to_string();
+    };
+    let mut parts = Vec::with_capacity(obj.len());
+    for key in ["ts", "type"] {
+        if let Some(v) = obj.get(key) {
+            parts.push(format!("{}:{v}", serde_json::Value::from(key)));
+        }
+    }
+    for (k, v) in obj.iter().filter(|(k, _)| *k != "ts" && *k != "type") {
+        parts.push(format!("{}:{v}", serde_json::Value::from(k.as_str())));
+    }
+    format!("{{{}}}", parts.join(","))
+}
+
+/// Remove `user:password@` from a URL.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(end);
+            match authority.rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://***@{host}{path}"),
+                None => url.to_owned(),
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+impl TraceWriter {
+    /// A writer into `state_dir/trace` (created if missing).
+    pub fn new(state_dir: &Path) -> TraceWriter {
+        TraceWriter {
+            dir: state_dir.join("trace"),
+            file: None,
+        }
+    }
+
+    /// The trace directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Record one engine event. Trace failures are logged, never fatal.
+    pub fn record(&mut self, event: &TraceEvent) {
+        if let Err(e) = self.try_record(event) {
+            log::warn!("writing the trace in {}: {e}", self.dir.display());
+            self.file = None;
+        }
+    }
+
+    /// Record a note of the daemon's own (reboot, factory reset, admin change).
+    pub fn note(&mut self, text: &str) {
+        let ev = serde_json::json!({ "ts": timestamp(), "type": "daemon", "text": text });
+        if let Err(e) = self.write_line(&ev, None) {
+            log::warn!("writing the trace: {e}");
+        }
+    }
+
+    fn try_record(&mut self, event: &TraceEvent) -> io::Result<()> {
+        let mut value = serde_json::to_value(event).map_err(io::Error::other)?;
+        let new_session = match event {
+            TraceEvent::SessionStarted { session_id, .. } => Some(*session_id),
+            _ => None,
+        };
+        if let Some(obj) = value.as_object_mut() {
+            if let Some(url) = obj.get("url").and_then(|u| u.as_str()).map(redact_url) {
+                obj.insert("url".into(), url.into());
+            }
+            obj.insert("ts".into(), timestamp().into());
+        }
+        self.write_line(&value, new_session)
+    }
+
+    fn write_line(&mut self, value: &serde_json::Value, session: Option<u64>) -> io::Result<()> {
+        if session.is_some() || self.file.is_none() {
+            let name = match session {
+                Some(id) => format!("session-{}-{id}.jsonl", unix_ms()),
+                None => format!("boot-{}.jsonl", unix_ms()),
+            };
+            self.open(&name)?;
+        }
+        let mut line = ts_first(value).into_bytes();
+        line.push(b'\n');
+        match self.file.as_mut() {
+            Some(f) => f.write_all(&line),
+            None => Ok(()),
+        }
+    }
+
+    fn open(&mut self, name: &str) -> io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        self.file = Some(
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(self.dir.join(name))?,
+        );
+        self.prune();
+        Ok(())
+    }
+
+    /// Keep the newest [`KEEP_FILES`] files (names sort by their millisecond timestamp).
+    fn prune(&self) {
+        let Ok(rd) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut files: Vec<(u128, PathBuf)> = rd
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let stamp = name
+                    .strip_suffix(".jsonl")?
+                    .split('-')
+                    .nth(1)?
+                    .parse()
+                    .ok()?;
+                Some((stamp, e.path()))
+            })
+            .collect();
+        if files.len() <= KEEP_FILES {
+            return;
+        }
+        files.sort();
+        let excess = files.len() - KEEP_FILES;
+        for (_, p) in files.into_iter().take(excess) {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_userinfo() {
+        assert_eq!(redact_url("http://u:p@acs:7547/x"), "http://***@acs:7547/x");
+        assert_eq!(redact_url("http://acs/x@y"), "http://acs/x@y");
+    }
+
+    #[test]
+    fn one_file_per_session_and_bounded() {
+        let d = tempfile::tempdir().unwrap();
+        let mut w = TraceWriter::new(d.path());
+        w.record(&TraceEvent::Note {
+            text: "boot".into(),
+        });
+        for id in 0..(KEEP_FILES as u64 + 5) {
+            w.record(&TraceEvent::SessionStarted {
+                session_id: id,
+                url: "http://u:secret@acs/".into(),
+                retry_count: 0,
+            });
+        }
+        let files: Vec<_> = std::fs::read_dir(w.dir()).unwrap().collect();
+        assert!(files.len() <= KEEP_FILES);
+        for f in files {
+            let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+            assert!(!text.contains("secret"));
+            for line in text.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                assert!(v.get("ts").is_some());
+                assert!(line.starts_with("{\"ts\":"), "{line}");
+            }
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! A phone in-process for the download tests: the real `Client` with the phone's `OcmsStore`
+//! in a state directory, `cpe_agent::transfer` for downloads, the engine state persisted to a
+//! file, against the testkit's fake ACS and a loopback file server. One [`boot`] is one run of
+//! the phone until a condition holds, a reboot, or a deadline.
+#![allow(dead_code)]
+
+use cpe_agent::transfer::{self, TransferEnv};
+use cwmp_client::{Client, ClientConfig, ClientHandle, Device, Exit, TlsSettings, TransportConfig};
+use cwmp_engine::{BootReason, DownloadRequest, PersistentState};
+use cwmp_model::{ParameterStore, Value};
+use cwmp_soap::{Body, Download, TransferComplete};
+use cwmp_testkit::acs::FakeAcs;
+use deskphone_datamodel::{apply_items, open_phone, DeskPhoneModel};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const MODEL: &str = "OpenScape Desk Phone CP600";
+pub const MAC: &str = "00:1A:E8:A1:B2:C3";
+pub const OLD_VERSION: &str = "V1R9.5.0";
+pub const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+/// The engine state file of the test phone.
+fn state_file(dir: &Path) -> PathBuf {
+    dir.join("cwmp-state.json")
+}
+
+pub fn load_state(dir: &Path) -> PersistentState {
+    std::fs::read(state_file(dir))
+        .ok()
+        .and_then(|d| serde_json::from_slice(&d).ok())
+        .unwrap_or_default()
+}
+
+fn save_state(dir: &Path, s: &PersistentState) -> std::io::Result<()> {
+    let tmp = dir.join("cwmp-state.tmp");
+    let data = serde_json::to_vec(s).map_err(std::io::Error::other)?;
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&data)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, state_file(dir))?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+struct TestPhone {
+    dir: PathBuf,
+    config_key: Option<String>,
+    rebooted: Arc<AtomicBool>,
+}
+
+impl<S: ParameterStore> Device<S> for TestPhone {
+    fn persist(&mut self, state: &PersistentState) -> std::io::Result<()> {
+        save_state(&self.dir, state)
+    }
+
+    fn download(&mut self, request: DownloadRequest, handle: &ClientHandle) {
+        let rebooted = self.rebooted.clone();
+        let h = handle.clone();
+        transfer::start(
+            TransferEnv {
+                state_dir: self.dir.clone(),
+                handle: handle.clone(),
+                tls: TlsSettings::new(),
+                device_type: MODEL.into(),
+                mac_address: MAC.into(),
+                config_key: self.config_key.clone(),
+                reboot: Box::new(move || {
+                    rebooted.store(true, Ordering::SeqCst);
+                    h.shutdown();
+                }),
+            },
+            request,
+        );
+    }
+}
+
+/// How one boot ended.
+pub struct BootResult {
+    pub rebooted: bool,
+    /// `standard-software-version` (via `Device.DeviceInfo.SoftwareVersion`) at the end.
+    pub software_version: String,
+    /// The store's values of these items at the end.
+    pub items: Vec<(String, String)>,
+}
+
+/// Boot the phone in `dir` against `acs`, with extra items set before the client runs, until
+/// `done(acs)` holds, the phone reboots, or `deadline` passes.
+pub fn boot(
+    dir: &Path,
+    acs: &Arc<FakeAcs>,
+    extra_items: &[(&str, &str)],
+    config_key: Option<&str>,
+    watch_items: &[&str],
+    deadline: Duration,
+    done: impl Fn(&FakeAcs) -> bool + Send + 'static,
+) -> BootResult {
+    let a = acs.clone();
+    boot_url(
+        dir,
+        acs.url(),
+        extra_items,
+        config_key,
+        watch_items,
+        deadline,
+        move || done(&a),
+    )
+}
+
+/// [`boot`] against an ACS given by its URL (e.g. in a child process).
+pub fn boot_url(
+    dir: &Path,
+    acs_url: &str,
+    extra_items: &[(&str, &str)],
+    config_key: Option<&str>,
+    watch_items: &[&str],
+    deadline: Duration,
+    done: impl Fn() -> bool + Send + 'static,
+) -> BootResult {
+    let recovery = transfer::recover(dir).expect("recover");
+    let model = DeskPhoneModel::builtin();
+    let (mut store, _status) = open_phone(dir.join("store"), &model, None).expect("store");
+    let mut items: Vec<(String, String)> = vec![
+        ("acs-server-address".into(), acs_url.to_string()),
+        ("acs-periodic-inform-enabled".into(), "false".into()),
+    ];
+    if let Some(v) = &recovery.software_version {
+        items.push(("standard-software-version".into(), v.clone()));
+    }
+    for (k, v) in extra_items {
+        items.push(((*k).into(), (*v).into()));
+    }
+    apply_items(&mut store, &model, &items).expect("items");
+    let config = ClientConfig {
+        transport: TransportConfig {
+            response_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(10),
+            ..TransportConfig::default()
+        },
+        ..ClientConfig::default()
+    };
+    let mut state = load_state(dir);
+    recovery.settle(&mut state);
+    let mut client = Client::new(config, state, BootReason::PowerOn, 7).expect("client");
+    let handle = client.handle();
+    let rebooted = Arc::new(AtomicBool::new(false));
+    let mut phone = TestPhone {
+        dir: dir.to_path_buf(),
+        config_key: config_key.map(str::to_string),
+        rebooted: rebooted.clone(),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let h2 = handle.clone();
+    let watcher = std::thread::spawn(move || {
+        let t0 = Instant::now();
+        while !stop2.load(Ordering::SeqCst) {
+            if done() || t0.elapsed() > deadline {
+                // Let the session finish cleanly before stopping.
+                std::thread::sleep(Duration::from_millis(100));
+                h2.shutdown();
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    });
+    let exit = client.run(&mut store, &mut phone).expect("run");
+    stop.store(true, Ordering::SeqCst);
+    let _ = watcher.join();
+    assert_eq!(exit, Exit::Shutdown);
+    let software_version = match store.internal_value("Device.DeviceInfo.SoftwareVersion") {
+        Some(Value::String(s)) => s,
+        other => format!("{other:?}"),
+    };
+    let items = watch_items
+        .iter()
+        .map(|n| {
+            (
+                (*n).to_string(),
+                model.item_value(store.backend(), n).unwrap_or_default(),
+            )
+        })
+        .collect();
+    BootResult {
+        rebooted: rebooted.load(Ordering::SeqCst),
+        software_version,
+        items,
+    }
+}
+
+/// Every TransferComplete the ACS received, in order.
+pub fn transfer_completes(acs: &FakeAcs) -> Vec<TransferComplete> {
+    let mut out = Vec::new();
+    for s in acs.sessions() {
+        for env in s.received.iter().flatten() {
+            if let Body::TransferComplete(tc) = &env.body {
+                out.push(tc.clone());
+            }
+        }
+    }
+    out
+}
+
+/// TransferCompletes for this CommandKey.
+pub fn completes_for(acs: &FakeAcs, key: &str) -> Vec<TransferComplete> {
+    transfer_completes(acs)
+        .into_iter()
+        .filter(|t| t.command_key == key)
+        .collect()
+}
+
+/// Event codes of every session's Inform.
+pub fn inform_events(acs: &FakeAcs) -> Vec<Vec<(String, String)>> {
+    acs.sessions()
+        .iter()
+        .map(|s| {
+            s.inform
+                .event
+                .iter()
+                .map(|e| (e.event_code.clone(), e.command_key.clone()))
+                .collect()
+        })
+        .collect()
+}
+
+pub fn download_rpc(key: &str, file_type: &str, url: &str) -> Download {
+    Download {
+        command_key: key.into(),
+        file_type: file_type.into(),
+        url: url.into(),
+        username: String::new(),
+        password: String::new(),
+        file_size: 0,
+        target_file_name: String::new(),
+        delay_seconds: 0,
+        success_url: String::new(),
+        failure_url: String::new(),
+    }
+}

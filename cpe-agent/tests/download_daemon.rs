@@ -1,0 +1,347 @@
+//! Downloads through the real `cpe-agent` binary: a firmware upgrade end to end, and the
+//! SIGKILL crash test (the daemon killed at random moments during the download, the install,
+//! the reboot and the reporting session, many times; after every restart it runs the old or
+//! the new version, and the ACS receives exactly one TransferComplete per Download, with
+//! FaultCode 0 exactly when the new version runs).
+
+use cpe_agent::firmware::build_image;
+use cwmp_soap::{Body, Download};
+use cwmp_testkit::acs::{AcsMessage, CwmpScript, FakeAcs};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cpe-agent");
+const MODEL: &str = "OpenScape Desk Phone CP600";
+const FIRMWARE: &str = "1 Firmware Upgrade Image";
+const OLD_VERSION: &str = "V1R9.5.0";
+
+struct Daemon {
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    fn new(acs_url: &str) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = format!(
+            "state-dir = \"state\"\nconnection-request-address = \"127.0.0.1:0\"\n\
+             udp-address = \"127.0.0.1:0\"\n[items]\nacs-server-address = \"{acs_url}\"\n\
+             acs-periodic-inform-enabled = false\nacs-retry-min-wait-interval = 1\n\
+             acs-retry-interval-multiplier = 1000\ndevice-type = \"{MODEL}\"\n"
+        );
+        std::fs::write(dir.path().join("cpe-agent.toml"), cfg).expect("config");
+        Daemon { dir, child: None }
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("agent.log"))
+            .expect("log");
+        let child = Command::new(BIN)
+            .arg("--config")
+            .arg(self.dir.path().join("cpe-agent.toml"))
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn cpe-agent");
+        self.child = Some(child);
+    }
+
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn image_for(version: &str) -> Vec<u8> {
+    let payload: Vec<u8> = (0..2 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    build_image(MODEL, version, &payload)
+}
+
+/// Serves `/fw/<version>.img` slowly (32 KiB every 3 ms) so that kills land in the download.
+fn slow_file_server() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut s) = c else { return };
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(s.try_clone().expect("clone"));
+                let mut first = String::new();
+                let _ = r.read_line(&mut first);
+                let mut line = String::new();
+                while r.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                    line.clear();
+                }
+                let path = first.split_whitespace().nth(1).unwrap_or("");
+                let Some(version) = path
+                    .strip_prefix("/fw/")
+                    .and_then(|p| p.strip_suffix(".img"))
+                else {
+                    let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+                    return;
+                };
+                let body = image_for(version);
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                for chunk in body.chunks(32 * 1024) {
+                    if s.write_all(chunk).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(3));
+                }
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+fn download(key: &str, url: &str) -> AcsMessage {
+    AcsMessage::Request(Body::Download(Download {
+        command_key: key.into(),
+        file_type: FIRMWARE.into(),
+        url: url.into(),
+        username: String::new(),
+        password: String::new(),
+        file_size: 0,
+        target_file_name: String::new(),
+        delay_seconds: 0,
+        success_url: String::new(),
+        failure_url: String::new(),
+    }))
+}
+
+fn completes_for(acs: &FakeAcs, key: &str) -> Vec<cwmp_soap::TransferComplete> {
+    let mut out = Vec::new();
+    for s in acs.sessions() {
+        for env in s.received.iter().flatten() {
+            if let Body::TransferComplete(tc) = &env.body {
+                if tc.command_key == key {
+                    out.push(tc.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+fn all_completes(acs: &FakeAcs) -> usize {
+    acs.sessions()
+        .iter()
+        .flat_map(|s| s.received.iter().flatten())
+        .filter(|e| matches!(e.body, Body::TransferComplete(_)))
+        .count()
+}
+
+fn download_response_seen(acs: &FakeAcs, from_session: usize) -> bool {
+    acs.sessions().get(from_session..).is_some_and(|ss| {
+        ss.iter().any(|s| {
+            s.received
+                .iter()
+                .flatten()
+                .any(|e| matches!(e.body, Body::DownloadResponse(_)))
+        })
+    })
+}
+
+fn active_version(state: &Path) -> String {
+    std::fs::read(state.join("transfer/firmware/active"))
+        .ok()
+        .and_then(|d| serde_json::from_slice::<serde_json::Value>(&d).ok())
+        .and_then(|v| {
+            v.get("version")
+                .and_then(|s| s.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| OLD_VERSION.to_string())
+}
+
+fn inform_software_version(s: &cwmp_testkit::acs::SessionLog) -> Option<String> {
+    s.inform
+        .parameter_list
+        .iter()
+        .find(|p| p.name.ends_with("DeviceInfo.SoftwareVersion"))
+        .map(|p| p.value.clone())
+}
+
+fn wait(mut cond: impl FnMut() -> bool, limit: Duration) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    cond()
+}
+
+#[test]
+fn daemon_firmware_upgrade_reboots_into_the_new_version() {
+    let files = slow_file_server();
+    let acs = FakeAcs::builder()
+        .cwmp(CwmpScript::new().session([download("up-1", &format!("{files}/fw/V2.0.img"))]))
+        .start()
+        .expect("acs");
+    let mut d = Daemon::new(acs.url());
+    d.start();
+    let ok = wait(
+        || completes_for(&acs, "up-1").len() == 1 && acs.sessions().last().is_some_and(|s| s.ended),
+        Duration::from_secs(30),
+    );
+    assert!(ok, "no TransferComplete: {}", d.log());
+    std::thread::sleep(Duration::from_millis(300));
+    d.kill9();
+    let tcs = completes_for(&acs, "up-1");
+    assert_eq!(tcs.len(), 1);
+    assert_eq!(
+        tcs[0].fault_struct.fault_code, 0,
+        "{:?}",
+        tcs[0].fault_struct
+    );
+    let sessions = acs.sessions();
+    // The first Inform after the reboot: 1 BOOT and the new SoftwareVersion.
+    let after = sessions
+        .iter()
+        .skip(1)
+        .find(|s| s.inform.event.iter().any(|e| e.event_code == "1 BOOT"))
+        .expect("a boot after the install");
+    assert_eq!(inform_software_version(after).as_deref(), Some("V2.0"));
+    // The TransferComplete went out in a session announcing 7 TRANSFER COMPLETE + M Download.
+    let with_tc = sessions
+        .iter()
+        .find(|s| {
+            s.received
+                .iter()
+                .flatten()
+                .any(|e| matches!(e.body, Body::TransferComplete(_)))
+        })
+        .expect("session");
+    let ev: Vec<(String, String)> = with_tc
+        .inform
+        .event
+        .iter()
+        .map(|e| (e.event_code.clone(), e.command_key.clone()))
+        .collect();
+    assert!(
+        ev.contains(&("7 TRANSFER COMPLETE".into(), String::new())),
+        "{ev:?}"
+    );
+    assert!(ev.contains(&("M Download".into(), "up-1".into())), "{ev:?}");
+    assert_eq!(active_version(&d.state()), "V2.0");
+}
+
+/// xorshift, seeded from the clock (printed) or `DL_CRASH_SEED`.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+#[test]
+fn daemon_sigkill_at_random_moments_keeps_transfer_complete_exactly_once() {
+    let seed = std::env::var("DL_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+                | 1
+        });
+    println!("daemon crash test seed {seed} (set DL_CRASH_SEED to repeat)");
+    let mut rng = Rng(seed);
+    let files = slow_file_server();
+    let acs = FakeAcs::builder().start().expect("acs");
+    let mut d = Daemon::new(acs.url());
+    let rounds = 8;
+    let mut running = OLD_VERSION.to_string();
+    let mut kills = 0;
+    for round in 0..rounds {
+        let key = format!("crash-{round}");
+        let version = format!("V7.{round}");
+        let from = acs.sessions().len();
+        acs.push_script(
+            CwmpScript::new().session([download(&key, &format!("{files}/fw/{version}.img"))]),
+        );
+        let n_kills = 1 + rng.next(3);
+        for _ in 0..n_kills {
+            d.start();
+            wait(
+                || download_response_seen(&acs, from),
+                Duration::from_secs(20),
+            );
+            std::thread::sleep(Duration::from_millis(rng.next(1500)));
+            d.kill9();
+            kills += 1;
+            let now = active_version(&d.state());
+            assert!(
+                now == running || now == version,
+                "round {round}: active {now:?}, expected {running:?} or {version:?}"
+            );
+            assert!(
+                completes_for(&acs, &key).len() <= 1,
+                "round {round}: duplicate"
+            );
+        }
+        d.start();
+        let ok = wait(
+            || {
+                completes_for(&acs, &key).len() == 1
+                    && acs.sessions().last().is_some_and(|s| s.ended)
+            },
+            Duration::from_secs(30),
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        d.kill9();
+        assert!(ok, "round {round}: no TransferComplete; log:\n{}", d.log());
+        let tcs = completes_for(&acs, &key);
+        assert_eq!(tcs.len(), 1, "round {round}: {tcs:?}");
+        let now = active_version(&d.state());
+        let code = tcs[0].fault_struct.fault_code;
+        if code == 0 {
+            assert_eq!(now, version, "round {round}");
+        } else {
+            assert_eq!(now, running, "round {round}: fault {code}");
+        }
+        // The version the daemon reports is the one it runs.
+        if let Some(v) = acs.sessions().last().and_then(inform_software_version) {
+            assert_eq!(v, now, "round {round}");
+        }
+        println!("round {round}: {n_kills} kills, fault {code}, running {now}");
+        running = now;
+    }
+    assert_eq!(all_completes(&acs), rounds);
+    println!("{kills} kills in {rounds} rounds");
+}
