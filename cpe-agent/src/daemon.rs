@@ -15,7 +15,8 @@
 //! ```
 //!
 //! A reboot happens in process: the client ends, the store is reopened (so `UpTime` restarts
-//! from zero and `DeviceStatus` is `Up` again) and a new client starts with
+//! from zero and `DeviceStatus` is `Initializing` until the first successful session) and a
+//! new client starts with
 //! `BootReason::PowerOn` from the persisted state, which already holds `M Reboot` and its
 //! CommandKey (the engine persisted it before asking for the reboot).
 
@@ -29,7 +30,7 @@ use cwmp_client::{
     TlsSettings,
 };
 use cwmp_engine::{AgentConfig, BootReason, DownloadRequest, PersistentState, TraceEvent};
-use deskphone_datamodel::{DeskPhoneModel, OcmsStore};
+use deskphone_datamodel::{DeskPhoneModel, DeviceStatus, DeviceStatusHandle, OcmsStore};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -53,7 +54,10 @@ fn set_current(c: &CurrentClient, h: Option<ClientHandle>) {
 /// Run the phone described by `cfg` until SIGTERM or SIGINT. Returns an error message for
 /// start-up failures (state directory locked or unreadable, sockets that cannot be bound).
 pub fn run(cfg: Config) -> Result<(), String> {
-    let model = Arc::new(DeskPhoneModel::builtin());
+    // The configuration file's [items] are the factory defaults of this phone's model, so a
+    // store that a FactoryReset emptied reads them at once (no crash window before the
+    // rewrite below).
+    let model = Arc::new(factory_model(&cfg)?);
     let dir = cfg.state_dir.clone();
     state::ensure_dir(&dir).map_err(|e| format!("state directory {}: {e}", dir.display()))?;
     let _lock = StateLock::try_acquire(&dir)
@@ -76,7 +80,11 @@ pub fn run(cfg: Config) -> Result<(), String> {
     let mut boots = 0u64;
     while !stop.load(Ordering::SeqCst) {
         boots += 1;
-        let (mut store, _status) = phone::open_store(&cfg, &model)?;
+        let (mut store, status) = phone::open_store(&cfg, &model)?;
+        // DeviceStatus follows the phone: `Initializing` from each boot until its first
+        // successful session with the ACS has ended (the phone is still being provisioned,
+        // which the bootstrap session's reads see), `Up` afterwards.
+        status.set(DeviceStatus::Initializing);
         phone::refresh_host_network(&mut store, &model);
         // Downloads cut short by a crash or a reboot are settled before the client runs; a
         // firmware image installed by the last boot becomes the running version.
@@ -137,6 +145,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
             default_identity: identity,
             model: model.clone(),
             reboot: reboot_requested.clone(),
+            status: status.clone(),
             handle: cwmp.handle(),
             config_key: cfg.config_encryption_key.clone(),
             last_tls: None,
@@ -156,10 +165,9 @@ pub fn run(cfg: Config) -> Result<(), String> {
             }
             Ok(Exit::FactoryReset) => {
                 // The driver has reset the store (values, attributes, ParameterKey,
-                // certificates); the configuration file's items are the factory defaults.
-                // Known gap: a crash between the driver's reset and this write leaves the
-                // data model's defaults (no ACS URL) until the next factory reset or an
-                // `admin set`; the window is one file write long.
+                // certificates). The model's defaults already are the configuration file's
+                // items, so a crash right here loses nothing; writing them makes the state
+                // explicit again ("once the phone has state, the state wins").
                 log::info!("factory reset");
                 trace.note("factory reset asked by the ACS");
                 phone::write_factory_items(&mut store, &cfg, &model)?;
@@ -257,6 +265,8 @@ struct Phone<'a> {
     model: Arc<DeskPhoneModel>,
     /// Set by a download that needs a reboot (firmware): the boot loop reboots on shutdown.
     reboot: Arc<AtomicBool>,
+    /// The live `DeviceStatus`.
+    status: DeviceStatusHandle,
     handle: ClientHandle,
     config_key: Option<String>,
     /// The TLS settings of the last session, for https file servers (downloads start after
@@ -309,6 +319,9 @@ impl Device<OcmsStore> for Phone<'_> {
 
     fn session_ended(&mut self, session_id: u64, ok: bool) {
         log::debug!("session {session_id} ended (ok: {ok})");
+        if ok {
+            self.status.set(DeviceStatus::Up);
+        }
         // The ACS may have moved the phone to another ACS: the LAN addresses are those of
         // the route to the ACS, so look again (a no-op when nothing changed). Run as a store
         // job because this hook has no store.
@@ -364,7 +377,7 @@ pub fn local_request(cfg: &Config, req: Request) -> Result<String, String> {
             .map_err(|e| format!("talking to the running cpe-agent: {e}"))?;
         return if r.ok { Ok(r.output) } else { Err(r.error) };
     };
-    let model = DeskPhoneModel::builtin();
+    let model = factory_model(cfg)?;
     let (mut store, _) = phone::open_store(cfg, &model)?;
     let changed = match req {
         Request::Set { items } => phone::set_items(&mut store, &model, &items)?,
@@ -379,4 +392,11 @@ pub fn local_request(cfg: &Config, req: Request) -> Result<String, String> {
     state::add_offline_changes(dir, &changed)
         .map_err(|e| format!("recording the change for the ACS: {e}"))?;
     Ok(String::new())
+}
+
+/// The Desk Phone model with the configuration file's `[items]` as its factory defaults.
+fn factory_model(cfg: &Config) -> Result<DeskPhoneModel, String> {
+    DeskPhoneModel::builtin()
+        .with_factory_defaults(&cfg.items)
+        .map_err(|f| format!("configuration [items]: {}", f.message))
 }

@@ -6,7 +6,7 @@
 
 use cwmp_model::XsdType;
 use cwmp_soap::{
-    Body, GetParameterValues, ParameterValueStruct, Reboot, SetParameterAttributes,
+    Body, GetParameterValues, ParameterValueStruct, Reboot, ScheduleInform, SetParameterAttributes,
     SetParameterAttributesStruct, SetParameterValues,
 };
 use cwmp_testkit::acs::{AcsMessage, CwmpScript, FakeAcs, Reply, SessionLog};
@@ -212,12 +212,22 @@ fn value(list: &[(String, String)], name: &str) -> String {
 #[test]
 fn bootstrap_session_and_the_whole_tree_with_the_seed_names() {
     let acs = FakeAcs::builder()
-        .cwmp(CwmpScript::new().session([gpv(&[""])]))
+        .cwmp(
+            CwmpScript::new()
+                .session([
+                    gpv(&[""]),
+                    AcsMessage::Request(Body::ScheduleInform(ScheduleInform {
+                        delay_seconds: 1,
+                        command_key: "after-boot".into(),
+                    })),
+                ])
+                .session([gpv(&["Device.DeviceInfo.DeviceStatus"])]),
+        )
         .start()
         .expect("acs");
     let mut phone = Phone::new(acs.url(), "mac-address = \"00:1A:E8:01:02:03\"");
     phone.start();
-    wait_sessions(&acs, 1, &phone);
+    wait_sessions(&acs, 2, &phone);
     let s = &acs.sessions()[0];
     let c = codes(s);
     assert!(
@@ -248,7 +258,21 @@ fn bootstrap_session_and_the_whole_tree_with_the_seed_names() {
     assert_eq!(value(&tree, "Device.ManagementServer.URL"), acs.url());
     assert_eq!(value(&tree, "Device.LAN.IPAddress"), "127.0.0.1");
     assert_eq!(value(&tree, "Device.LAN.SubnetMask"), "255.0.0.0");
-    assert_eq!(value(&tree, "Device.DeviceInfo.DeviceStatus"), "Up");
+    // Still provisioning during the boot session; Up once a session has succeeded.
+    assert_eq!(
+        value(&tree, "Device.DeviceInfo.DeviceStatus"),
+        "Initializing"
+    );
+    let later = &acs.sessions()[1];
+    assert!(
+        codes(later).contains(&"3 SCHEDULED".into()),
+        "{:?}",
+        codes(later)
+    );
+    assert_eq!(
+        value(&values(later, 1), "Device.DeviceInfo.DeviceStatus"),
+        "Up"
+    );
     assert!(
         value(&tree, "Device.DeviceInfo.UpTime")
             .parse::<u32>()

@@ -704,6 +704,41 @@ impl DeskPhoneModel {
         Some(backend.get(name).unwrap_or_else(|| item.default.clone()))
     }
 
+    /// This model with the device's own factory defaults: each `(item, value)` (validated with
+    /// [`validate_item`](Self::validate_item), stored canonically) becomes the item's default
+    /// and the default of every parameter it backs.
+    ///
+    /// The daemon's configuration file `[items]` are the phone's factory defaults. Building the
+    /// store from this model means that after a FactoryReset (which removes the stored items)
+    /// the phone reads those values at once: there is no window in which a crash could leave
+    /// the phone on the table's bare defaults (no ACS URL) before the items are written again.
+    ///
+    /// # Errors
+    /// The first item that is unknown or invalid, with its fault.
+    pub fn with_factory_defaults(
+        &self,
+        items: &[(String, String)],
+    ) -> Result<DeskPhoneModel, Fault> {
+        let mut model = self.clone();
+        let mut params: Vec<ParamDef> = self.schema.params().to_vec();
+        for (name, value) in items {
+            let canonical = self.validate_item(name, value)?;
+            let Some(&i) = self.item_index.get(name) else {
+                continue; // validate_item refused unknown names already
+            };
+            for p in &model.items[i].params {
+                if let Some(def) = params.iter_mut().find(|d| &d.name == p) {
+                    def.default = Some(canonical.clone());
+                }
+            }
+            model.items[i].default = canonical;
+        }
+        model.schema = Schema::new(params, self.schema.objects().to_vec()).map_err(|e| {
+            Fault::with_message(FaultCode::InternalError, format!("factory defaults: {e}"))
+        })?;
+        Ok(model)
+    }
+
     /// Every item's factory default, as a batch a backend can commit.
     pub fn factory_items(&self) -> Vec<(String, String)> {
         self.items

@@ -916,3 +916,61 @@ fn corrupt_store_is_an_error_not_a_reset() {
     ));
     assert!(open_phone(dir.path(), &model(), None).is_err());
 }
+
+#[test]
+fn factory_defaults_from_the_device_survive_a_reset_without_any_rewrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = model()
+        .with_factory_defaults(&[
+            (
+                "acs-server-address".into(),
+                "http://acs.factory:7547/".into(),
+            ),
+            ("acs-periodic-inform-interval".into(), "0600".into()),
+        ])
+        .unwrap();
+    assert_eq!(
+        m.item("acs-periodic-inform-interval").unwrap().default(),
+        "600"
+    );
+    let mut s = open_store(dir.path(), &m, Box::new(cwmp_model::NoLiveValues)).unwrap();
+    // Nothing stored yet: the device's defaults are what the store reads.
+    assert_eq!(
+        get(&mut s, &format!("{MS}URL")).to_lexical(),
+        "http://acs.factory:7547/"
+    );
+    s.set_values(
+        &[sv(&format!("{MS}URL"), "https://acs.example.com/", None)],
+        "k",
+    )
+    .unwrap();
+    // A reset removes the stored value; the device default is back with no second write.
+    s.factory_reset().unwrap();
+    drop(s);
+    let mut s = open_store(dir.path(), &m, Box::new(cwmp_model::NoLiveValues)).unwrap();
+    assert_eq!(
+        get(&mut s, &format!("{MS}URL")).to_lexical(),
+        "http://acs.factory:7547/"
+    );
+    assert_eq!(
+        get(&mut s, &format!("{MS}PeriodicInformInterval")).to_lexical(),
+        "600"
+    );
+    // Unknown or invalid defaults are refused with the item's fault.
+    assert_eq!(
+        model()
+            .with_factory_defaults(&[("no-such-item".into(), "1".into())])
+            .unwrap_err()
+            .code
+            .code(),
+        9005
+    );
+    assert_eq!(
+        model()
+            .with_factory_defaults(&[("reg-ttl".into(), "59".into())])
+            .unwrap_err()
+            .code
+            .code(),
+        9007
+    );
+}

@@ -26,7 +26,13 @@ pub const MAX_DATAGRAMS_PER_SECOND: u32 = 100;
 /// The largest datagram read (a UDP connection request is at most 2048 bytes, digest §8.3).
 const MAX_DATAGRAM: usize = 2048;
 
-/// A bound socket and its receive thread; dropping it closes the socket (within 200 ms).
+/// How long one blocking receive may last before the thread looks at its stop flag anyway.
+/// Dropping the endpoint wakes the thread at once with an empty datagram to itself; this is
+/// only the safety net if that datagram is lost, so it can be long: an idle phone wakes
+/// 720 times an hour for it instead of polling.
+const RECEIVE_SAFETY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A bound socket and its receive thread; dropping it wakes the thread and closes the socket.
 pub(crate) struct UdpEndpoint {
     socket: Arc<UdpSocket>,
     local: SocketAddr,
@@ -45,7 +51,7 @@ impl fmt::Debug for UdpEndpoint {
 impl UdpEndpoint {
     pub(crate) fn start(bind: SocketAddr, handle: ClientHandle) -> io::Result<UdpEndpoint> {
         let socket = Arc::new(UdpSocket::bind(bind)?);
-        socket.set_read_timeout(Some(Duration::from_millis(200)))?;
+        socket.set_read_timeout(Some(RECEIVE_SAFETY_TIMEOUT))?;
         let local = socket.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let (s, st) = (Arc::clone(&socket), Arc::clone(&stop));
@@ -75,6 +81,20 @@ impl UdpEndpoint {
 impl Drop for UdpEndpoint {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        // Wake the blocked receive: an empty datagram to our own port (on loopback when the
+        // socket is bound to the unspecified address).
+        let mut wake = self.local;
+        if wake.ip().is_unspecified() {
+            wake.set_ip(match wake {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        if let Err(e) = self.socket.send_to(&[], wake) {
+            log::debug!(
+                "UDP wake-up datagram: {e} (the thread stops within {RECEIVE_SAFETY_TIMEOUT:?})"
+            );
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -87,6 +107,7 @@ fn receive_loop(socket: &UdpSocket, stop: &AtomicBool, handle: &ClientHandle) {
     let mut count = 0u32;
     while !stop.load(Ordering::SeqCst) {
         match socket.recv_from(&mut buf) {
+            Ok(_) if stop.load(Ordering::SeqCst) => return,
             Ok((n, from)) => {
                 if window.elapsed() >= Duration::from_secs(1) {
                     window = Instant::now();
