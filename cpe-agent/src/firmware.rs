@@ -94,32 +94,33 @@ pub fn parse_header(prefix: &[u8]) -> Result<Option<(ImageHeader, usize)>, Image
             lines.push(line);
         }
     }
+    // The magic is checked first on every path, so the verdict on an image never depends on
+    // how its bytes were chunked on the way in (found by the firmware_image fuzz target).
+    let not_an_image = || ImageError::BadHeader("not a DESKPHONE-FIRMWARE/1 image".into());
     let Some(header_len) = end else {
+        // Fail early on a wrong magic rather than waiting for more bytes.
+        let probe = &prefix[..prefix.len().min(MAGIC.len() + 1)];
+        let magic_line = format!("{MAGIC}\n");
+        let magic_crlf = format!("{MAGIC}\r\n");
+        if !magic_line.as_bytes().starts_with(probe) && !magic_crlf.as_bytes().starts_with(probe) {
+            return Err(not_an_image());
+        }
         if prefix.len() >= MAX_HEADER {
             return Err(ImageError::BadHeader(format!(
                 "no end of header within {MAX_HEADER} bytes"
             )));
         }
-        // Fail early on a wrong magic rather than waiting for more bytes.
-        let probe = &prefix[..prefix.len().min(MAGIC.len())];
-        if !MAGIC.as_bytes().starts_with(probe) {
-            return Err(ImageError::BadHeader(
-                "not a DESKPHONE-FIRMWARE/1 image".into(),
-            ));
-        }
         return Ok(None);
     };
+    if lines.first().copied() != Some(MAGIC.as_bytes()) {
+        return Err(not_an_image());
+    }
     let text: Vec<&str> = lines
         .iter()
         .map(|l| {
             std::str::from_utf8(l).map_err(|_| ImageError::BadHeader("header is not UTF-8".into()))
         })
         .collect::<Result<_, _>>()?;
-    if text.first() != Some(&MAGIC) {
-        return Err(ImageError::BadHeader(
-            "not a DESKPHONE-FIRMWARE/1 image".into(),
-        ));
-    }
     let (mut model, mut version, mut hash) = (None, None, None);
     for line in &text[1..] {
         let (key, value) = line

@@ -15,6 +15,7 @@ pub mod control;
 pub mod daemon;
 pub mod dhcp;
 pub mod firmware;
+pub mod fuzzing;
 pub mod identity;
 pub mod items;
 pub mod netinfo;

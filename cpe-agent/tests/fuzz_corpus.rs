@@ -1,0 +1,53 @@
+//! Replays the checked-in seed corpora of the daemon's fuzz targets (`fuzz/corpus/<target>`)
+//! through the same entry points the targets call (`cpe_agent::fuzzing`), so CI exercises
+//! every parser of untrusted input without nightly; and checks that the seeds meant to be
+//! valid are.
+
+use cpe_agent::{dhcp, firmware, fuzzing, vendor_config};
+use std::path::PathBuf;
+
+fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("seed corpus {} missing: {e}", dir.display()))
+        .map(|e| {
+            let p = e.expect("dir entry").path();
+            let name = p.file_name().expect("name").to_string_lossy().into_owned();
+            (name, std::fs::read(&p).expect("seed"))
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "{target}: only {} seeds", files.len());
+    files
+}
+
+#[test]
+fn dhcp_option43_corpus() {
+    for (name, data) in corpus("dhcp_option43") {
+        fuzzing::dhcp_option43(&data);
+        let valid = ["all-four", "url-only", "pad-end-unknown"].contains(&name.as_str());
+        assert_eq!(dhcp::parse(&data).is_ok(), valid, "{name}");
+    }
+}
+
+#[test]
+fn firmware_image_corpus() {
+    for (name, data) in corpus("firmware_image") {
+        fuzzing::firmware_image(&data);
+        let mut v = firmware::ImageVerifier::new(fuzzing::FUZZ_MODEL);
+        let ok = v.update(&data).is_ok() && v.finish().is_ok();
+        assert_eq!(ok, name.starts_with("good"), "{name}");
+    }
+}
+
+#[test]
+fn vendor_config_corpus() {
+    for (name, data) in corpus("vendor_config") {
+        fuzzing::vendor_config(&data);
+        let key = (name == "encrypted").then_some(fuzzing::FUZZ_KEY);
+        let ok = vendor_config::read(&data, key).is_ok();
+        assert_eq!(ok, name == "flat-items" || name == "encrypted", "{name}");
+    }
+}
