@@ -81,7 +81,7 @@ use deskphone_datamodel::{DeskPhoneModel, OcmsStore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex};
@@ -268,18 +268,17 @@ fn firmware_dir(state_dir: &Path) -> PathBuf {
     transfer_dir(state_dir).join("firmware")
 }
 
-/// Write `data` to `path` atomically and durably: temp file, fsync, rename, fsync the directory.
+/// Write `data` to `path` atomically and durably with the daemon's one implementation
+/// ([`crate::state::write_atomic`]: temp file, fsync, rename, fsync of the directory), creating
+/// the directory first. Mode 0600: applied configuration files hold passwords.
 fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    sync_dir(dir)
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "file name not UTF-8"))?;
+    crate::state::write_atomic(dir, name, data, 0o600)
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {

@@ -453,6 +453,29 @@ impl FakeAcs {
         self.lock().cwmp.sessions.clone()
     }
 
+    /// Every TransferComplete received for `command_key`, in order, each with whether the CPE
+    /// went on in that session after the ACS acknowledged it (see [`TransferCompleteSeen`]).
+    pub fn transfer_completes_for(&self, command_key: &str) -> Vec<TransferCompleteSeen> {
+        let mut out = Vec::new();
+        for s in self.lock().cwmp.sessions.iter() {
+            for (i, env) in s.received.iter().enumerate() {
+                if let Some(cwmp_soap::Envelope {
+                    body: cwmp_soap::Body::TransferComplete(tc),
+                    ..
+                }) = env
+                {
+                    if tc.command_key == command_key {
+                        out.push(TransferCompleteSeen {
+                            message: tc.clone(),
+                            cpe_went_on: i + 1 < s.received.len(),
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// How many requests were received in total.
     pub fn request_count(&self) -> usize {
         self.lock().request_count
@@ -856,4 +879,74 @@ fn handle_request(
     };
     shared.changed.notify_all();
     Action::Reply(reply)
+}
+
+/// One TransferComplete the fake ACS received and acknowledged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransferCompleteSeen {
+    /// The message.
+    pub message: cwmp_soap::TransferComplete,
+    /// The CPE sent another message in the same session after the TransferCompleteResponse:
+    /// proof that it processed the acknowledgement (the engine persists it before its next
+    /// POST). Without it, the CPE may have died with the response unread.
+    pub cpe_went_on: bool,
+}
+
+/// Check CWMP's delivery rule for the TransferCompletes of one CommandKey (digest §5.9):
+/// delivery is at-least-once, so the CPE may re-send a TransferComplete it could not know was
+/// acknowledged (it died with the TransferCompleteResponse unread), but never one it provably
+/// processed, and every copy carries the same result. Returns the acknowledged-and-processed
+/// TransferComplete if there is one, or a description of the violation.
+pub fn check_transfer_complete_delivery(
+    seen: &[TransferCompleteSeen],
+) -> Result<Option<&cwmp_soap::TransferComplete>, String> {
+    if let Some(first) = seen.first() {
+        if let Some(other) = seen.iter().find(|s| s.message != first.message) {
+            return Err(format!(
+                "copies differ: {:?} vs {:?}",
+                first.message, other.message
+            ));
+        }
+    }
+    match seen.iter().position(|s| s.cpe_went_on) {
+        Some(i) if i + 1 < seen.len() => Err(format!(
+            "re-sent after the CPE had processed its acknowledgement ({} copies, processed at #{})",
+            seen.len(),
+            i + 1
+        )),
+        Some(i) => Ok(Some(&seen[i].message)),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod delivery_tests {
+    use super::*;
+
+    fn seen(code: u32, went_on: bool) -> TransferCompleteSeen {
+        TransferCompleteSeen {
+            message: cwmp_soap::TransferComplete {
+                command_key: "k".into(),
+                fault_struct: cwmp_soap::TransferCompleteFaultStruct {
+                    fault_code: code,
+                    fault_string: String::new(),
+                },
+                start_time: cwmp_model::DateTime::UNKNOWN,
+                complete_time: cwmp_model::DateTime::UNKNOWN,
+            },
+            cpe_went_on: went_on,
+        }
+    }
+
+    #[test]
+    fn at_least_once_but_never_after_processing() {
+        assert_eq!(check_transfer_complete_delivery(&[]), Ok(None));
+        // Died with the response unread, re-sent, then processed: fine.
+        let ok = [seen(0, false), seen(0, false), seen(0, true)];
+        assert!(check_transfer_complete_delivery(&ok).unwrap().is_some());
+        // Re-sent after it was processed: the bug this guards against.
+        assert!(check_transfer_complete_delivery(&[seen(0, true), seen(0, false)]).is_err());
+        // A different result the second time.
+        assert!(check_transfer_complete_delivery(&[seen(0, false), seen(9010, true)]).is_err());
+    }
 }
