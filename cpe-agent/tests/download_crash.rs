@@ -10,13 +10,10 @@
 
 mod download_common;
 
-use cpe_agent::firmware::build_image;
 use cpe_agent::transfer::FIRMWARE;
 use cwmp_soap::Body;
 use cwmp_testkit::acs::{check_transfer_complete_delivery, AcsMessage, CwmpScript, FakeAcs};
 use download_common::*;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -55,68 +52,6 @@ fn spawn_child(dir: &Path, acs_url: &str) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn child")
-}
-
-fn image_for(version: &str) -> Vec<u8> {
-    let payload: Vec<u8> = (0..2 * 1024 * 1024u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect();
-    build_image(MODEL, version, &payload)
-}
-
-/// A file server that sends `/fw/<version>.img` slowly (32 KiB every 3 ms), so that kills
-/// land inside the download too.
-fn slow_file_server() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = l.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        for c in l.incoming() {
-            let Ok(mut s) = c else { return };
-            std::thread::spawn(move || {
-                let mut r = BufReader::new(s.try_clone().expect("clone"));
-                let mut first = String::new();
-                let _ = r.read_line(&mut first);
-                let mut line = String::new();
-                while r.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
-                    line.clear();
-                }
-                let path = first.split_whitespace().nth(1).unwrap_or("");
-                let Some(version) = path
-                    .strip_prefix("/fw/")
-                    .and_then(|p| p.strip_suffix(".img"))
-                else {
-                    let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
-                    return;
-                };
-                let body = image_for(version);
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                for chunk in body.chunks(32 * 1024) {
-                    if s.write_all(chunk).is_err() {
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_millis(3));
-                }
-            });
-        }
-    });
-    format!("http://127.0.0.1:{port}")
-}
-
-/// The version the phone boots: the active firmware pointer, or the factory version.
-fn active_version(dir: &Path) -> String {
-    std::fs::read(dir.join("transfer/firmware/active"))
-        .ok()
-        .and_then(|d| serde_json::from_slice::<serde_json::Value>(&d).ok())
-        .and_then(|v| {
-            v.get("version")
-                .and_then(|s| s.as_str())
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| OLD_VERSION.to_string())
 }
 
 fn download_response_seen(acs: &FakeAcs, session_index: usize) -> bool {
@@ -242,13 +177,4 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_transfer_complete() {
         .collect();
     assert_eq!(keys.len(), rounds, "{keys:?}");
     println!("{kills} kills in {rounds} rounds");
-}
-
-/// The TransferComplete for `key` that the phone sent and demonstrably processed the
-/// acknowledgement of, after checking the delivery rule over every copy the ACS received.
-fn delivered(acs: &FakeAcs, key: &str) -> Option<cwmp_soap::TransferComplete> {
-    let seen = acs.transfer_completes_for(key);
-    check_transfer_complete_delivery(&seen)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .cloned()
 }

@@ -4,19 +4,17 @@
 //! the new version, and the ACS receives exactly one TransferComplete per Download, with
 //! FaultCode 0 exactly when the new version runs).
 
-use cpe_agent::firmware::build_image;
+mod download_common;
+
 use cwmp_soap::{Body, Download};
 use cwmp_testkit::acs::{check_transfer_complete_delivery, AcsMessage, CwmpScript, FakeAcs};
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use download_common::{active_version, delivered, slow_file_server, MODEL, OLD_VERSION};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cpe-agent");
-const MODEL: &str = "OpenScape Desk Phone CP600";
 const FIRMWARE: &str = "1 Firmware Upgrade Image";
-const OLD_VERSION: &str = "V1R9.5.0";
 
 struct Daemon {
     dir: tempfile::TempDir,
@@ -75,54 +73,6 @@ impl Drop for Daemon {
     }
 }
 
-fn image_for(version: &str) -> Vec<u8> {
-    let payload: Vec<u8> = (0..2 * 1024 * 1024u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect();
-    build_image(MODEL, version, &payload)
-}
-
-/// Serves `/fw/<version>.img` slowly (32 KiB every 3 ms) so that kills land in the download.
-fn slow_file_server() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = l.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        for c in l.incoming() {
-            let Ok(mut s) = c else { return };
-            std::thread::spawn(move || {
-                let mut r = BufReader::new(s.try_clone().expect("clone"));
-                let mut first = String::new();
-                let _ = r.read_line(&mut first);
-                let mut line = String::new();
-                while r.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
-                    line.clear();
-                }
-                let path = first.split_whitespace().nth(1).unwrap_or("");
-                let Some(version) = path
-                    .strip_prefix("/fw/")
-                    .and_then(|p| p.strip_suffix(".img"))
-                else {
-                    let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
-                    return;
-                };
-                let body = image_for(version);
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                for chunk in body.chunks(32 * 1024) {
-                    if s.write_all(chunk).is_err() {
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_millis(3));
-                }
-            });
-        }
-    });
-    format!("http://127.0.0.1:{port}")
-}
-
 fn download(key: &str, url: &str) -> AcsMessage {
     AcsMessage::Request(Body::Download(Download {
         command_key: key.into(),
@@ -175,18 +125,6 @@ fn download_response_seen(acs: &FakeAcs, from_session: usize) -> bool {
                 .any(|e| matches!(e.body, Body::DownloadResponse(_)))
         })
     })
-}
-
-fn active_version(state: &Path) -> String {
-    std::fs::read(state.join("transfer/firmware/active"))
-        .ok()
-        .and_then(|d| serde_json::from_slice::<serde_json::Value>(&d).ok())
-        .and_then(|v| {
-            v.get("version")
-                .and_then(|s| s.as_str())
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| OLD_VERSION.to_string())
 }
 
 fn inform_software_version(s: &cwmp_testkit::acs::SessionLog) -> Option<String> {
@@ -347,13 +285,4 @@ fn daemon_sigkill_at_random_moments_keeps_transfer_complete_exactly_once() {
     }
     assert_eq!(all_completes(&acs), rounds);
     println!("{kills} kills in {rounds} rounds");
-}
-
-/// The TransferComplete for `key` that the phone sent and demonstrably processed the
-/// acknowledgement of, after checking the delivery rule over every copy the ACS received.
-fn delivered(acs: &FakeAcs, key: &str) -> Option<cwmp_soap::TransferComplete> {
-    let seen = acs.transfer_completes_for(key);
-    check_transfer_complete_delivery(&seen)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .cloned()
 }
