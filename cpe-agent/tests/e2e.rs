@@ -784,29 +784,12 @@ fn kill_9_then_restart_loses_no_event() {
     assert!(phone.terminate().success());
 }
 
-/// Whether an external tool runs; outside CI a missing tool skips the test, under CI=true it
-/// fails it.
-fn have_tool(name: &str) -> bool {
-    let ok = Command::new(name)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{name} is required under CI=true");
-        }
-        eprintln!("skipping: {name} not installed");
-    }
-    ok
-}
-
 #[test]
+#[cfg_attr(
+    peer_missing_curl,
+    ignore = "curl not installed (apt-get install curl)"
+)]
 fn connection_request_by_curl_digest_starts_a_session() {
-    if !have_tool("curl") {
-        return;
-    }
     let acs = FakeAcs::builder().start().expect("acs");
     let mut phone = Phone::with_top(
         acs.url(),
@@ -823,7 +806,7 @@ fn connection_request_by_curl_digest_starts_a_session() {
     let before = acs.sessions_ended();
     assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
     // Wrong password: 401, no session.
-    let out = Command::new("curl")
+    let out = Command::new(test_peers::program("curl"))
         .args([
             "-s",
             "-o",
@@ -838,7 +821,7 @@ fn connection_request_by_curl_digest_starts_a_session() {
         .output()
         .expect("curl");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "401");
-    let out = Command::new("curl")
+    let out = Command::new(test_peers::program("curl"))
         .args([
             "-s",
             "-o",

@@ -9,24 +9,8 @@ use std::process::{Command, Stdio};
 const KEY: &str = "8f1c2d3e4a5b60718293a4b5c6d7e8f90112233445566778899aabbccddeeff0";
 const IV: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
-fn openssl_available() -> bool {
-    let ok = Command::new("openssl")
-        .arg("version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "openssl is required in CI (apt-get install openssl)"
-        );
-        eprintln!("skipping: openssl not installed");
-    }
-    ok
-}
-
 fn openssl(args: &[&str], input: &[u8]) -> Vec<u8> {
-    let mut child = Command::new("openssl")
+    let mut child = Command::new(test_peers::program("openssl"))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -44,10 +28,11 @@ fn openssl(args: &[&str], input: &[u8]) -> Vec<u8> {
 }
 
 #[test]
+#[cfg_attr(
+    peer_missing_openssl,
+    ignore = "openssl not installed (apt-get install openssl)"
+)]
 fn openssl_encrypted_file_decrypts() {
-    if !openssl_available() {
-        return;
-    }
     let plain = b"sip-transport = 2\nreg-addr = \"sip.example.net\"\nacs-stun-enable = true\n";
     let mut file = hex::decode(IV).unwrap();
     file.extend(openssl(
@@ -60,10 +45,11 @@ fn openssl_encrypted_file_decrypts() {
 }
 
 #[test]
+#[cfg_attr(
+    peer_missing_openssl,
+    ignore = "openssl not installed (apt-get install openssl)"
+)]
 fn phone_encrypted_file_decrypts_with_openssl() {
-    if !openssl_available() {
-        return;
-    }
     let plain = b"reg-ttl = 600\n";
     let mut iv = [0u8; 16];
     hex::decode_to_slice(IV, &mut iv).unwrap();

@@ -19,7 +19,7 @@ fn http_config() -> ConnectionRequestConfig {
 
 /// Runs curl; returns (HTTP status, stderr).
 fn curl(args: &[&str], url: &str) -> (u16, String) {
-    let out = Command::new("curl")
+    let out = Command::new(test_peers::program("curl"))
         .args([
             "-s",
             "-o",
@@ -57,10 +57,11 @@ fn raw(addr: &str, request: &[u8]) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    peer_missing_curl,
+    ignore = "curl not installed (apt-get install curl)"
+)]
 fn curl_digest_against_the_listener() {
-    if !tool_available("curl", &["--version"]) {
-        return;
-    }
     let rig = Rig::start(http_config(), &[]);
     let url = rig.cr_url();
     let (authority, path) = split_url(&url);

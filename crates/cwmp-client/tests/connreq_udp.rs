@@ -97,7 +97,7 @@ fn start_coturn() -> Coturn {
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new("turnserver")
+    let child = Command::new(test_peers::program("turnserver"))
         .args([
             "-n",
             "--stun-only",
@@ -211,10 +211,11 @@ impl Drop for Relay {
 }
 
 #[test]
+#[cfg_attr(
+    peer_missing_turnserver,
+    ignore = "turnserver not installed (apt-get install coturn)"
+)]
 fn annex_g_binding_against_coturn_through_a_relay() {
-    if !tool_available("turnserver", &["-h"]) {
-        return;
-    }
     let coturn = start_coturn();
     let relay = Relay::start(coturn.addr);
     let port = relay.front.port().to_string();

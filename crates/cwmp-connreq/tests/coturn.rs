@@ -27,22 +27,6 @@ impl Drop for Coturn {
     }
 }
 
-fn turnserver_available() -> bool {
-    let found = Command::new("turnserver")
-        .arg("-h")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("turnserver (coturn) is required in CI but was not found");
-        }
-        eprintln!("SKIP: turnserver (coturn) not installed; the real-peer STUN test did not run");
-    }
-    found
-}
-
 fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
         .and_then(|s| s.local_addr())
@@ -53,7 +37,7 @@ fn free_udp_port() -> u16 {
 fn start_coturn(extra: &[&str]) -> Coturn {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_udp_port();
-    let child = Command::new("turnserver")
+    let child = Command::new(test_peers::program("turnserver"))
         .args([
             "-n",
             "--stun-only",
@@ -105,10 +89,11 @@ fn exchange(sock: &UdpSocket, server: SocketAddr, request: &[u8]) -> Vec<u8> {
 }
 
 #[test]
+#[cfg_attr(
+    peer_missing_turnserver,
+    ignore = "turnserver not installed (apt-get install coturn)"
+)]
 fn coturn_answers_the_annex_g_binding_request_in_both_forms() {
-    if !turnserver_available() {
-        return;
-    }
     let coturn = start_coturn(&[]);
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     let local = sock.local_addr().unwrap();
@@ -144,10 +129,11 @@ fn coturn_answers_the_annex_g_binding_request_in_both_forms() {
 }
 
 #[test]
+#[cfg_attr(
+    peer_missing_turnserver,
+    ignore = "turnserver not installed (apt-get install coturn)"
+)]
 fn binding_state_machine_against_coturn() {
-    if !turnserver_available() {
-        return;
-    }
     let coturn = start_coturn(&[]);
     for format in [StunFormat::Classic, StunFormat::Rfc5389Compatible] {
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -206,10 +192,11 @@ fn binding_state_machine_against_coturn() {
 /// long-term (realm/nonce) credentials that Annex G does not use and answers that resend with
 /// `400 Bad Request` (no REALM/NONCE), reports the error and backs off.
 #[test]
+#[cfg_attr(
+    peer_missing_turnserver,
+    ignore = "turnserver not installed (apt-get install coturn)"
+)]
 fn coturn_secure_stun_401_path() {
-    if !turnserver_available() {
-        return;
-    }
     let coturn = start_coturn(&[
         "--secure-stun",
         "--lt-cred-mech",

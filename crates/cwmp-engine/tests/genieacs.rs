@@ -15,20 +15,8 @@ use cwmp_testkit::sim::{Reply, SessionScript, Sim, SimClock};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-fn captures() -> Option<PathBuf> {
-    let shared = match std::env::var_os("CWMP_SHARED_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    };
-    let dir = shared.join("envelopes/genieacs-1.2.16");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("GenieACS captures not found at {}", dir.display());
-    }
-    eprintln!("skipping: GenieACS captures not found at {}", dir.display());
-    None
+fn captures() -> PathBuf {
+    test_peers::shared_dir(env!("CARGO_MANIFEST_DIR")).join("envelopes/genieacs-1.2.16")
 }
 
 fn raw(dir: &Path, file: &str) -> Reply {
@@ -53,8 +41,12 @@ fn deskphone_sim() -> Sim<MemoryStore> {
 }
 
 #[test]
+#[cfg_attr(
+    peer_missing_shared,
+    ignore = "../shared not found (set CWMP_SHARED_DIR)"
+)]
 fn bootstrap_session_as_captured() {
-    let Some(dir) = captures() else { return };
+    let dir = captures();
     let mut sim = deskphone_sim();
     sim.acs.push(
         SessionScript::new()
@@ -121,8 +113,12 @@ fn bootstrap_session_as_captured() {
 }
 
 #[test]
+#[cfg_attr(
+    peer_missing_shared,
+    ignore = "../shared not found (set CWMP_SHARED_DIR)"
+)]
 fn download_and_reboot_as_captured() {
-    let Some(dir) = captures() else { return };
+    let dir = captures();
     let mut sim = deskphone_sim();
     sim.run_for(Duration::from_secs(1));
     sim.acs.push(

@@ -21,23 +21,6 @@ pub fn p(leaf: &str) -> String {
     format!("{MS}{leaf}")
 }
 
-/// `CI=true`: a missing tool fails the test; otherwise it is skipped with a message.
-pub fn tool_available(tool: &str, probe: &[&str]) -> bool {
-    let found = std::process::Command::new(tool)
-        .args(probe)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{tool} is required in CI but was not found");
-        }
-        eprintln!("SKIP: {tool} not installed; this real-peer test did not run");
-    }
-    found
-}
-
 struct Quiet;
 
 impl<S: ParameterStore> Device<S> for Quiet {

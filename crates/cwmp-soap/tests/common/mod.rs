@@ -11,29 +11,11 @@ pub fn repo_root() -> PathBuf {
         .expect("repository root")
 }
 
-/// Whether the tests run in CI (missing inputs are then failures, not skips).
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// The shared material directory: `$CWMP_SHARED_DIR`, else `../shared` beside the
-/// repository root. `None` (after printing why) when it is absent outside CI; panics in CI.
-pub fn shared_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("CWMP_SHARED_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => repo_root().join("../shared"),
-    };
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if in_ci() {
-        panic!("shared directory {} is missing (CI=true)", dir.display());
-    }
-    eprintln!(
-        "SKIP: shared directory {} not found (set CWMP_SHARED_DIR)",
-        dir.display()
-    );
-    None
+/// The shared material directory (`$CWMP_SHARED_DIR`, else `../shared` beside the repository
+/// root). Tests that call it carry `#[cfg_attr(peer_missing_shared, ignore = …)]`, so outside CI
+/// a missing directory shows as ignored; reaching this without it panics.
+pub fn shared_dir() -> PathBuf {
+    test_peers::shared_dir(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Every file with extension `ext` under `dir`, recursively, sorted.
