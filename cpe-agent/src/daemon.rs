@@ -15,7 +15,7 @@
 //! ```
 //!
 //! A reboot happens in process: the client ends, the store is reopened (so `UpTime` restarts
-//! from zero and `DeviceStatus` is `Initializing` until the first successful session) and a
+//! from zero and `DeviceStatus` is `Initializing` until the boot is complete) and a
 //! new client starts with
 //! `BootReason::PowerOn` from the persisted state, which already holds `M Reboot` and its
 //! CommandKey (the engine persisted it before asking for the reboot).
@@ -30,7 +30,7 @@ use cwmp_client::{
     TlsSettings,
 };
 use cwmp_engine::{AgentConfig, BootReason, DownloadRequest, PersistentState, TraceEvent};
-use deskphone_datamodel::{DeskPhoneModel, DeviceStatus, DeviceStatusHandle, OcmsStore};
+use deskphone_datamodel::{DeskPhoneModel, DeviceStatus, OcmsStore};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -81,21 +81,34 @@ pub fn run(cfg: Config) -> Result<(), String> {
     while !stop.load(Ordering::SeqCst) {
         boots += 1;
         let (mut store, status) = phone::open_store(&cfg, &model)?;
-        // DeviceStatus follows the phone: `Initializing` from each boot until its first
-        // successful session with the ACS has ended (the phone is still being provisioned,
-        // which the bootstrap session's reads see), `Up` afterwards.
+        // DeviceStatus (TR-106 enumeration; the rules are in the README):
+        // `Initializing` while the phone boots (store, network, downloads settled), then
+        // `Up` before the client starts: a booted phone that talks to its ACS is up, also in
+        // its first session. `Error` when the boot found the firmware image the phone runs
+        // missing or failing verification; it stays for this boot.
         status.set(DeviceStatus::Initializing);
         phone::refresh_host_network(&mut store, &model);
         // Downloads cut short by a crash or a reboot are settled before the client runs; a
         // firmware image installed by the last boot becomes the running version.
         let recovery = crate::transfer::recover(&dir).map_err(|e| format!("downloads: {e}"))?;
-        if let Some(version) = recovery.software_version {
+        if let Some(version) = recovery.software_version.clone() {
             let item = [("standard-software-version".to_owned(), version)];
             if model.item_value(store.backend(), &item[0].0).as_deref() != Some(&item[0].1) {
                 deskphone_datamodel::apply_items(&mut store, &model, &item)
                     .map_err(|e| format!("software version: {}", phone::set_error_text(&e)))?;
             }
         }
+        let device_type = model
+            .item_value(store.backend(), "device-type")
+            .unwrap_or_default();
+        let boot_status = match crate::transfer::verify_active_image(&dir, &device_type) {
+            Ok(_) => DeviceStatus::Up,
+            Err(e) => {
+                log::error!("boot: {e}; DeviceStatus is Error");
+                trace.note(&format!("boot {}: {e}", boots));
+                DeviceStatus::Error
+            }
+        };
         let serial = match cwmp_model::ParameterStore::internal_value(
             &mut store,
             "Device.DeviceInfo.SerialNumber",
@@ -105,7 +118,18 @@ pub fn run(cfg: Config) -> Result<(), String> {
         };
         let identity = crate::identity::default_identity(&dir, &serial)
             .map_err(|e| format!("default device certificate: {e}"))?;
-        let persisted = state::load_cwmp_state(&dir).map_err(|e| format!("CWMP state: {e}"))?;
+        let mut persisted = state::load_cwmp_state(&dir).map_err(|e| format!("CWMP state: {e}"))?;
+        // Results of transfers that finished with (or were cut short by) the restart go into
+        // the engine state before the client starts, so the boot Inform carries `1 BOOT`,
+        // `7 TRANSFER COMPLETE` and `M Download` together and the TransferComplete follows in
+        // that session (digest §5.8). Persisted first, then the journal marked: see
+        // `transfer::mark_settled`.
+        let settled = recovery.settle(&mut persisted);
+        if !settled.is_empty() {
+            log::info!("transfers settled at boot: {settled:?}");
+            state::save_cwmp_state(&dir, &persisted).map_err(|e| format!("CWMP state: {e}"))?;
+            crate::transfer::mark_settled(&dir, &settled).map_err(|e| format!("downloads: {e}"))?;
+        }
         log::info!(
             "phone {serial} booting (boot {boots}); pending: {:?}",
             persisted.pending_event_codes()
@@ -145,17 +169,15 @@ pub fn run(cfg: Config) -> Result<(), String> {
             default_identity: identity,
             model: model.clone(),
             reboot: reboot_requested.clone(),
-            status: status.clone(),
             handle: cwmp.handle(),
             config_key: cfg.config_encryption_key.clone(),
             last_tls: None,
-            device_type: model
-                .item_value(store.backend(), "device-type")
-                .unwrap_or_default(),
+            device_type,
             mac_address: model
                 .item_value(store.backend(), "mac-address")
                 .unwrap_or_default(),
         };
+        status.set(boot_status);
         let exit = cwmp.run(&mut store, &mut dev);
         set_current(&client, None);
         match exit {
@@ -265,8 +287,6 @@ struct Phone<'a> {
     model: Arc<DeskPhoneModel>,
     /// Set by a download that needs a reboot (firmware): the boot loop reboots on shutdown.
     reboot: Arc<AtomicBool>,
-    /// The live `DeviceStatus`.
-    status: DeviceStatusHandle,
     handle: ClientHandle,
     config_key: Option<String>,
     /// The TLS settings of the last session, for https file servers (downloads start after
@@ -319,9 +339,6 @@ impl Device<OcmsStore> for Phone<'_> {
 
     fn session_ended(&mut self, session_id: u64, ok: bool) {
         log::debug!("session {session_id} ended (ok: {ok})");
-        if ok {
-            self.status.set(DeviceStatus::Up);
-        }
         // The ACS may have moved the phone to another ACS: the LAN addresses are those of
         // the route to the ACS, so look again (a no-op when nothing changed). Run as a store
         // job because this hook has no store.

@@ -183,6 +183,24 @@ impl Recovery {
     }
 }
 
+/// After [`Recovery::settle`] and after the settled engine state was persisted: mark the
+/// journal entries of `keys` reported, so that an ACS reusing one of those CommandKeys later
+/// gets a new transfer instead of the old result. A crash before this only leaves entries
+/// unreported that the engine no longer holds: nothing asks for them again.
+pub fn mark_settled(state_dir: &Path, keys: &[String]) -> io::Result<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let _g = JOURNAL_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let mut j = Journal::load(state_dir)?;
+    for k in keys {
+        if let Some(e) = j.latest(k) {
+            e.reported = true;
+        }
+    }
+    j.save(state_dir)
+}
+
 /// Whether journal entry `e` is the transfer the engine describes (see [`Recovery::settle`]).
 fn same_transfer(e: &Entry, url: &str, file_type: &str, due: DateTime) -> bool {
     let started_after_due = match (e.start, due.is_unknown()) {
@@ -418,6 +436,42 @@ pub fn recover(state_dir: &Path) -> io::Result<Recovery> {
         }
     }
     Ok(rec)
+}
+
+/// At boot: verify the firmware image the phone runs (the one the `active` pointer names)
+/// again, as a phone's boot loader checks its image. `Ok(None)`: no image was ever installed
+/// (the configured version runs); `Err`: the image is missing, unreadable, for another model
+/// or corrupt, which the daemon reports as `DeviceStatus` `Error`.
+pub fn verify_active_image(state_dir: &Path, model: &str) -> Result<Option<String>, String> {
+    let Some(active) = read_active(state_dir) else {
+        return Ok(None);
+    };
+    let path = firmware_dir(state_dir).join(&active.image);
+    let mut f = File::open(&path).map_err(|e| {
+        format!(
+            "firmware image {} of version {}: {e}",
+            active.image, active.version
+        )
+    })?;
+    let mut v = ImageVerifier::new(model);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = io::Read::read(&mut f, &mut buf).map_err(|e| {
+            format!(
+                "firmware image {} of version {}: {e}",
+                active.image, active.version
+            )
+        })?;
+        if n == 0 {
+            break;
+        }
+        v.update(&buf[..n])
+            .map_err(|e| format!("firmware image of version {}: {e}", active.version))?;
+    }
+    let header = v
+        .finish()
+        .map_err(|e| format!("firmware image of version {}: {e}", active.version))?;
+    Ok(Some(header.version))
 }
 
 fn fail(e: &mut Entry, code: FaultCode, msg: &str) {

@@ -177,6 +177,33 @@ fn daemon_firmware_upgrade_reboots_into_the_new_version() {
         .find(|s| s.inform.event.iter().any(|e| e.event_code == "1 BOOT"))
         .expect("a boot after the install");
     assert_eq!(inform_software_version(after).as_deref(), Some("V2.0"));
+    // That same first Inform after the in-process reboot carries the transfer result, and the
+    // TransferComplete goes out in that session (digest §5.8), not in a second one.
+    let boot_events: Vec<(String, String)> = after
+        .inform
+        .event
+        .iter()
+        .map(|e| (e.event_code.clone(), e.command_key.clone()))
+        .collect();
+    for want in [
+        ("1 BOOT", ""),
+        ("7 TRANSFER COMPLETE", ""),
+        ("M Download", "up-1"),
+    ] {
+        assert!(
+            boot_events.contains(&(want.0.into(), want.1.into())),
+            "first Inform after the reboot: {boot_events:?}\n{}",
+            d.log()
+        );
+    }
+    assert!(
+        after
+            .received
+            .iter()
+            .flatten()
+            .any(|e| matches!(&e.body, Body::TransferComplete(tc) if tc.command_key == "up-1")),
+        "the TransferComplete goes out in the boot session"
+    );
     // The TransferComplete went out in a session announcing 7 TRANSFER COMPLETE + M Download.
     let with_tc = sessions
         .iter()
@@ -269,6 +296,29 @@ fn daemon_sigkill_at_random_moments_keeps_transfer_complete_exactly_once() {
         assert!(ok, "round {round}: no TransferComplete; log:\n{}", d.log());
         let tcs = [delivered(&acs, &key)
             .unwrap_or_else(|| panic!("round {round}: no acknowledged TransferComplete"))];
+        // Every TransferComplete of this round went out in the first session of a boot,
+        // announced by that session's Inform together with `1 BOOT` (digest §5.8): the result
+        // was settled at boot, before the first Inform, whatever moment the kill hit.
+        for s in &acs.sessions()[from..] {
+            let sent_tc =
+                s.received.iter().flatten().any(
+                    |e| matches!(&e.body, Body::TransferComplete(tc) if tc.command_key == key),
+                );
+            if sent_tc {
+                let has = |code: &str, ck: &str| {
+                    s.inform
+                        .event
+                        .iter()
+                        .any(|e| e.event_code == code && e.command_key == ck)
+                };
+                assert!(
+                    has("1 BOOT", "") && has("7 TRANSFER COMPLETE", "") && has("M Download", &key),
+                    "round {round}: TransferComplete in a session announced by {:?}\n{}",
+                    s.inform.event,
+                    d.log()
+                );
+            }
+        }
         let now = active_version(&d.state());
         let code = tcs[0].fault_struct.fault_code;
         if code == 0 {
@@ -285,4 +335,44 @@ fn daemon_sigkill_at_random_moments_keeps_transfer_complete_exactly_once() {
     }
     assert_eq!(all_completes(&acs), rounds);
     println!("{kills} kills in {rounds} rounds");
+}
+
+/// Issue: a Download whose file server failed was reported as "connection to the ACS failed".
+/// A file server that accepts the connection and closes it without an answer: the fault
+/// string names the file server and the cause, never the ACS.
+#[test]
+fn a_failing_file_server_is_named_in_the_fault_string() {
+    let server = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = server.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for conn in server.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut buf = [0u8; 1024];
+            let _ = std::io::Read::read(&mut c, &mut buf);
+            // Closed without a status line.
+        }
+    });
+    let acs = FakeAcs::builder()
+        .cwmp(CwmpScript::new().session([download(
+            "broken-1",
+            &format!("http://127.0.0.1:{port}/fw/V3.img"),
+        )]))
+        .start()
+        .expect("acs");
+    let mut d = Daemon::new(acs.url());
+    d.start();
+    let ok = wait(
+        || completes_for(&acs, "broken-1").len() == 1,
+        Duration::from_secs(30),
+    );
+    assert!(ok, "no TransferComplete: {}", d.log());
+    let tc = &completes_for(&acs, "broken-1")[0];
+    let fs = &tc.fault_struct;
+    assert_ne!(fs.fault_code, 0);
+    assert!(
+        fs.fault_string.contains("file server") && !fs.fault_string.contains("ACS"),
+        "{} {:?}",
+        fs.fault_code,
+        fs.fault_string
+    );
 }

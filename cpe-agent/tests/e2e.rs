@@ -258,11 +258,8 @@ fn bootstrap_session_and_the_whole_tree_with_the_seed_names() {
     assert_eq!(value(&tree, "Device.ManagementServer.URL"), acs.url());
     assert_eq!(value(&tree, "Device.LAN.IPAddress"), "127.0.0.1");
     assert_eq!(value(&tree, "Device.LAN.SubnetMask"), "255.0.0.0");
-    // Still provisioning during the boot session; Up once a session has succeeded.
-    assert_eq!(
-        value(&tree, "Device.DeviceInfo.DeviceStatus"),
-        "Initializing"
-    );
+    // A booted phone that talks to its ACS is up, also in its bootstrap session.
+    assert_eq!(value(&tree, "Device.DeviceInfo.DeviceStatus"), "Up");
     let later = &acs.sessions()[1];
     assert!(
         codes(later).contains(&"3 SCHEDULED".into()),
@@ -853,4 +850,104 @@ fn bad_configuration_is_refused_naming_the_key() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("sip-transport"));
     let _ = Path::new(BIN);
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+fn inform_value(s: &SessionLog, name: &str) -> Option<String> {
+    s.inform
+        .parameter_list
+        .iter()
+        .find(|p| p.name == name)
+        .map(|p| p.value.clone())
+}
+
+/// Issue: the very first Inform carried `4 VALUE CHANGE` for an address the boot itself
+/// established. A bootstrap carries none; after a boot, only values that differ from what the
+/// ACS was last told are value changes (the last reported values are in the persisted state).
+#[test]
+fn boot_informs_report_value_changes_only_for_values_the_acs_does_not_know() {
+    let acs = FakeAcs::builder()
+        .cwmp(
+            CwmpScript::new().session([AcsMessage::Request(Body::Reboot(Reboot {
+                command_key: "rb-1".into(),
+            }))]),
+        )
+        .start()
+        .expect("acs");
+    let (cr1, udp) = (free_port(), free_port());
+    let top = |cr: u16| {
+        format!(
+            "connection-request-address = \"127.0.0.1:{cr}\"\nudp-address = \"127.0.0.1:{udp}\"\n"
+        )
+    };
+    let mut phone = Phone::with_top(acs.url(), &top(cr1), "");
+    phone.start();
+    // Bootstrap, then the in-process reboot the ACS asked for.
+    wait_sessions(&acs, 2, &phone);
+    let s = acs.sessions();
+    assert_eq!(codes(&s[0]), ["0 BOOTSTRAP", "1 BOOT"], "{}", phone.log());
+    assert_eq!(codes(&s[1]), ["1 BOOT", "M Reboot"], "{}", phone.log());
+    assert!(phone.terminate().success());
+
+    // Same addresses after a restart: 1 BOOT alone.
+    phone.start();
+    wait_sessions(&acs, 3, &phone);
+    assert_eq!(codes(&acs.sessions()[2]), ["1 BOOT"], "{}", phone.log());
+    assert!(phone.terminate().success());
+
+    // A new connection-request port: ConnectionRequestURL is new to the ACS.
+    let cr2 = free_port();
+    let cfg = std::fs::read_to_string(phone.config()).expect("config");
+    std::fs::write(
+        phone.config(),
+        cfg.replace(&format!("127.0.0.1:{cr1}"), &format!("127.0.0.1:{cr2}")),
+    )
+    .expect("config");
+    phone.start();
+    wait_sessions(&acs, 4, &phone);
+    let s = &acs.sessions()[3];
+    assert_eq!(codes(s), ["1 BOOT", "4 VALUE CHANGE"], "{}", phone.log());
+    let url = inform_value(s, "Device.ManagementServer.ConnectionRequestURL").unwrap_or_default();
+    assert!(url.contains(&format!(":{cr2}/")), "{url}");
+    assert!(phone.terminate().success());
+}
+
+/// Issue: `DeviceStatus` read `Initializing` while the phone answered its ACS. A booted
+/// phone that talks to its ACS is `Up`, from its first session on; a phone whose running
+/// firmware image fails verification at boot is `Error` (README, "DeviceStatus").
+#[test]
+fn device_status_is_up_in_the_first_session_and_error_for_a_broken_image() {
+    const STATUS: &str = "Device.DeviceInfo.DeviceStatus";
+    let acs = FakeAcs::builder()
+        .cwmp(
+            CwmpScript::new()
+                .session([gpv(&[STATUS])])
+                .session([gpv(&[STATUS])]),
+        )
+        .start()
+        .expect("acs");
+    let mut phone = Phone::new(acs.url(), "");
+    phone.start();
+    wait_sessions(&acs, 1, &phone);
+    assert_eq!(value(&values(&acs.sessions()[0], 1), STATUS), "Up");
+    assert!(phone.terminate().success());
+
+    // The image the phone runs is gone (a corrupt flash): Error at the next boot.
+    let fw = phone.state().join("transfer").join("firmware");
+    std::fs::create_dir_all(&fw).expect("dir");
+    std::fs::write(
+        fw.join("active"),
+        r#"{"version":"V9.9","image":"missing.img"}"#,
+    )
+    .expect("pointer");
+    phone.start();
+    wait_sessions(&acs, 2, &phone);
+    assert_eq!(value(&values(&acs.sessions()[1], 1), STATUS), "Error");
+    assert!(phone.terminate().success());
 }

@@ -432,25 +432,60 @@ fn call_fault(e: ureq::Error) -> TransferFault {
     }
 }
 
+/// Every fault string names the party (the file server, never "the ACS": the transport's
+/// error texts are written for ACS sessions) and the cause.
 fn network_fault(e: Error) -> TransferFault {
-    match e {
-        Error::Dns(m) | Error::Connect(m) => TransferFault::new(
+    let (code, msg) = match e {
+        Error::Dns(m) => (
+            FaultCode::FileServerUnreachable,
+            format!("cannot contact the file server: host name not resolved: {m}"),
+        ),
+        Error::Connect(m) => (
             FaultCode::FileServerUnreachable,
             format!("cannot contact the file server: {m}"),
         ),
-        Error::Tls(m) => TransferFault::new(
+        Error::Tls(m) => (
             FaultCode::FileServerUnreachable,
             format!("TLS with the file server failed: {m}"),
         ),
-        Error::Timeout(m) => TransferFault::new(
+        Error::Timeout(m) => (
             FaultCode::FileServerUnreachable,
             format!("the file server did not answer in time: {m}"),
         ),
-        other => TransferFault::new(
-            FaultCode::FileTransferFailure,
-            format!("file server request failed: {other}"),
+        Error::Io(m) => (
+            FaultCode::DownloadIncomplete,
+            format!("the connection to the file server failed: {m}"),
         ),
-    }
+        Error::Protocol(m) => (
+            FaultCode::FileTransferFailure,
+            format!("invalid HTTP from the file server: {m}"),
+        ),
+        Error::BodyTooLarge { limit } => (
+            FaultCode::FileTransferFailure,
+            format!("the file server sent more than {limit} bytes"),
+        ),
+        Error::Authentication(m) => (
+            FaultCode::FileTransferServerAuthenticationFailure,
+            format!("the file server refused the credentials: {m}"),
+        ),
+        Error::TooManyRedirects { limit } => (
+            FaultCode::FileTransferFailure,
+            format!("the file server redirected more than {limit} times"),
+        ),
+        Error::Redirect(m) => (
+            FaultCode::FileTransferFailure,
+            format!("the file server's redirect was refused: {m}"),
+        ),
+        Error::InvalidConfig(m) | Error::InvalidPem(m) => (
+            FaultCode::FileTransferFailure,
+            format!("TLS settings for the file server are invalid: {m}"),
+        ),
+        Error::Shutdown => (
+            FaultCode::FileTransferFailure,
+            "the download was cut short: the phone is shutting down".to_owned(),
+        ),
+    };
+    TransferFault::new(code, msg)
 }
 
 /// `scheme://authority` of a URL, lower-cased.
@@ -494,6 +529,35 @@ fn resolve_location(base: &str, loc: &str) -> Result<String, TransferFault> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_network_fault_names_the_file_server_not_the_acs() {
+        let all = [
+            Error::Dns("x".into()),
+            Error::Connect("x".into()),
+            Error::Tls("x".into()),
+            Error::Timeout("x".into()),
+            Error::Io("connection reset".into()),
+            Error::Protocol("x".into()),
+            Error::BodyTooLarge { limit: 1 },
+            Error::Authentication("x".into()),
+            Error::TooManyRedirects { limit: 5 },
+            Error::Redirect("x".into()),
+            Error::InvalidConfig("x".into()),
+            Error::InvalidPem("x".into()),
+            Error::Shutdown,
+        ];
+        for e in all {
+            let shown = format!("{e:?}");
+            let f = network_fault(e);
+            assert!(!f.message.contains("ACS"), "{shown} -> {:?}", f.message);
+            assert!(
+                f.message.contains("file server") || f.message.contains("phone"),
+                "{shown} -> {:?}",
+                f.message
+            );
+        }
+    }
 
     #[test]
     fn locations_resolve() {

@@ -44,7 +44,7 @@ use cwmp_model::{DateTime, ParameterStore, Value};
 use cwmp_soap::{Body, CwmpNamespace, Envelope, Header};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 /// `SupportedCWMPVersions` sent in every Inform in the `cwmp-1-2` namespace (digest §1.3).
@@ -52,6 +52,10 @@ pub const SUPPORTED_CWMP_VERSIONS: &str = "1.0,1.1,1.2,1.3,1.4";
 
 /// The Inform carries at most 64 events (digest §2.1).
 pub const MAX_INFORM_EVENTS: usize = 64;
+
+/// Bound of [`PersistentState::reported_values`] (a data model has far fewer notified
+/// parameters; the bound only keeps a hostile ACS from growing the state without limit).
+const MAX_REPORTED_VALUES: usize = 4096;
 
 /// The most entries of each kind [`Agent::new`] accepts in a restored [`PersistentState`].
 pub const MAX_RESTORED_ENTRIES: usize = 1024;
@@ -172,8 +176,13 @@ pub struct Agent {
     dirty: bool,
     /// Transfers handed out before a restart, announced again once started.
     resumed: Vec<String>,
+    /// Notified parameters' values as the ACS was last told them
+    /// ([`PersistentState::reported_values`]).
+    reported: BTreeMap<String, String>,
 
     // --- volatile ---
+    /// Whether this boot's values were compared with `reported` (at the first Inform).
+    boot_diff_done: bool,
     changed: Vec<Changed>,
     change_gen: u64,
     retry_count: u32,
@@ -221,6 +230,8 @@ struct Session {
     carried_events: Vec<u64>,
     carried_changes: Vec<(String, u64)>,
     carried_bootstrap: bool,
+    /// What the ACS learns when this Inform is delivered (see [`crate::inform::Built`]).
+    reported_update: crate::inform::ReportedUpdate,
     /// TransferComplete requests to send, by result id, fixed when the Inform was built.
     transfer_requests: VecDeque<u64>,
     request_retries: u32,
@@ -338,6 +349,8 @@ impl Agent {
             next_result_id,
             dirty: false,
             resumed,
+            reported: state.reported_values,
+            boot_diff_done: false,
             changed: Vec::new(),
             change_gen: 0,
             retry_count: 0,
@@ -460,6 +473,7 @@ impl Agent {
         s.scheduled_informs = self.scheduled.iter().map(|(s, _)| s.clone()).collect();
         s.transfers = self.transfers.iter().map(|(t, _)| t.clone()).collect();
         s.transfer_results = self.results.iter().map(|(_, r)| r.clone()).collect();
+        s.reported_values = self.reported.clone();
         s
     }
 
@@ -888,6 +902,11 @@ impl Agent {
             if !(passive || active) {
                 continue;
             }
+            if self.reported.contains_key(name) && self.is_as_reported(store, name) {
+                // Back at (or still at) the value the ACS knows: nothing to tell it.
+                self.changed.retain(|c| &c.name != name);
+                continue;
+            }
             self.change_gen += 1;
             let generation = self.change_gen;
             if let Some(c) = self.changed.iter_mut().find(|c| &c.name == name) {
@@ -1090,6 +1109,12 @@ impl Agent {
             .get(self.ns_level)
             .copied()
             .unwrap_or(CwmpNamespace::V1_0);
+        if !self.boot_diff_done {
+            self.boot_diff_done = true;
+            if !self.bootstrap_pending {
+                self.collect_boot_changes(store, now);
+            }
+        }
         let built = crate::inform::build(self, store, now);
         self.session = Some(Session {
             id,
@@ -1100,6 +1125,7 @@ impl Agent {
             carried_events: built.carried_events,
             carried_changes: built.carried_changes,
             carried_bootstrap: built.carried_bootstrap,
+            reported_update: built.reported_update,
             transfer_requests: built.transfer_requests.into(),
             request_retries: 0,
             acs_requests: 0,
@@ -1412,6 +1438,7 @@ impl Agent {
         let carried = std::mem::take(&mut s.carried_events);
         let changes = std::mem::take(&mut s.carried_changes);
         let bootstrap = s.carried_bootstrap;
+        let reported_update = std::mem::take(&mut s.reported_update);
         let url = s.url.clone();
         let before = self.events.persistent().len();
         let removed = self.events.remove_ids(&carried);
@@ -1421,6 +1448,9 @@ impl Agent {
         if bootstrap {
             self.bootstrap_pending = false;
             self.bootstrap_url = Some(url);
+            self.dirty = true;
+        }
+        if self.apply_reported_update(reported_update) {
             self.dirty = true;
         }
         let n_changed = self.changed.len();
@@ -1740,9 +1770,137 @@ impl Agent {
         self.arm_scheduled(now);
     }
 
+    /// At the first Inform of a boot (not a bootstrap): every parameter whose value differs
+    /// from what the ACS was last told changed while the engine was not running (a new LAN
+    /// address, a ConnectionRequestURL on a new port) and is recorded like a local change;
+    /// parameters that no longer exist are forgotten.
+    fn collect_boot_changes<S: ParameterStore + ?Sized>(&mut self, store: &mut S, now: Now) {
+        let mut differ = Vec::new();
+        let mut gone = Vec::new();
+        for (name, old) in &self.reported {
+            match store.get_values(std::slice::from_ref(name)) {
+                Ok(v) if v.len() == 1 => {
+                    if v[0].value.to_lexical() != *old {
+                        differ.push(name.clone());
+                    }
+                }
+                _ => gone.push(name.clone()),
+            }
+        }
+        for name in gone {
+            self.reported.remove(&name);
+            self.dirty = true;
+        }
+        if !differ.is_empty() {
+            self.record_value_changes(store, now, &differ);
+        }
+    }
+
+    /// Whether `name` reads as the value the ACS was last told.
+    fn is_as_reported<S: ParameterStore + ?Sized>(&self, store: &mut S, name: &str) -> bool {
+        let Some(old) = self.reported.get(name) else {
+            return false;
+        };
+        match store.get_values(&[name.to_owned()]) {
+            Ok(v) => v.len() == 1 && v[0].value.to_lexical() == *old,
+            Err(_) => false,
+        }
+    }
+
+    /// Record the current values of `names` (full names or partial paths) as known to the
+    /// ACS. Returns whether `reported` changed.
+    fn note_reported<S: ParameterStore + ?Sized>(
+        &mut self,
+        store: &mut S,
+        names: Vec<String>,
+    ) -> bool {
+        if names.is_empty() {
+            return false;
+        }
+        let mut changed = false;
+        if let Ok(values) = store.get_values(&names) {
+            for p in values {
+                let v = p.value.to_lexical();
+                changed |= self.set_reported(p.name, v);
+            }
+        }
+        changed
+    }
+
+    /// One entry of `reported`: values that read as `""` are not kept (see
+    /// [`PersistentState::reported_values`]), and the map stays bounded.
+    fn set_reported(&mut self, name: String, value: String) -> bool {
+        if value.is_empty() {
+            return self.reported.remove(&name).is_some();
+        }
+        if !self.reported.contains_key(&name) && self.reported.len() >= MAX_REPORTED_VALUES {
+            return false;
+        }
+        self.reported.insert(name, value.clone()).as_ref() != Some(&value)
+    }
+
+    /// The delivery of an Inform: what the ACS has now been told. Returns whether `reported`
+    /// changed.
+    fn apply_reported_update(&mut self, u: crate::inform::ReportedUpdate) -> bool {
+        let mut changed = false;
+        if let Some(snapshot) = u.snapshot {
+            changed = true;
+            self.reported.clear();
+            for (n, v) in snapshot {
+                self.set_reported(n, v);
+            }
+        }
+        for (n, v) in u.values {
+            changed |= self.set_reported(n, v);
+        }
+        changed
+    }
+
+    /// SetParameterAttributes succeeded: a parameter whose notification the ACS turned on is
+    /// known to it at its current value; one turned off is forgotten.
+    pub(crate) fn after_set_attributes<S: ParameterStore + ?Sized>(
+        &mut self,
+        store: &mut S,
+        changes: &[cwmp_model::SetAttributes],
+    ) {
+        let mut on = Vec::new();
+        for c in changes {
+            match c.notification.map(|n| n.as_i32()) {
+                Some(0) => {
+                    let before = self.reported.len();
+                    self.reported.retain(|n, _| {
+                        !(n == &c.name || (c.name.ends_with('.') && n.starts_with(&c.name)))
+                    });
+                    self.dirty |= self.reported.len() != before;
+                }
+                Some(_) => on.push(c.name.clone()),
+                None => {}
+            }
+        }
+        if self.note_reported(store, on) {
+            self.dirty = true;
+        }
+    }
+
     /// The periodic inform parameters may have been written by the ACS.
     /// So may the STUN settings (digest §8.1).
-    pub(crate) fn after_set_values<S: ParameterStore + ?Sized>(&mut self, store: &mut S, now: Now) {
+    pub(crate) fn after_set_values<S: ParameterStore + ?Sized>(
+        &mut self,
+        store: &mut S,
+        now: Now,
+        names: &[String],
+    ) {
+        // The ACS knows the values it set itself.
+        if self.note_reported(
+            store,
+            names
+                .iter()
+                .filter(|n| self.reported.contains_key(*n))
+                .cloned()
+                .collect(),
+        ) {
+            self.dirty = true;
+        }
         self.refresh_periodic(store, now, false);
         let root = self.config.root.clone();
         self.stun.configure(store, &root, now.mono);

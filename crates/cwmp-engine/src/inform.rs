@@ -19,6 +19,40 @@ pub(crate) struct Built {
     /// Transfer results whose `M Download` it carries: their TransferComplete follows the
     /// InformResponse in this session (digest §5.9).
     pub(crate) transfer_requests: Vec<u64>,
+    /// What the ACS will have been told once it is delivered.
+    pub(crate) reported_update: ReportedUpdate,
+}
+
+/// Values the ACS learns from an Inform (see `PersistentState::reported_values`).
+#[derive(Debug, Default)]
+pub(crate) struct ReportedUpdate {
+    /// A `0 BOOTSTRAP` Inform: every notified parameter's value, replacing what was known.
+    pub(crate) snapshot: Option<Vec<(String, String)>>,
+    /// The changed parameters it reports, with the values it reports.
+    pub(crate) values: Vec<(String, String)>,
+}
+
+/// Notified parameters (passive or active, digest §2.3) with their current values.
+fn notified_values<S: ParameterStore + ?Sized>(store: &mut S, root: &str) -> Vec<(String, String)> {
+    let Ok(attrs) = store.get_attributes(&[root.to_owned()]) else {
+        return Vec::new();
+    };
+    let names: Vec<String> = attrs
+        .into_iter()
+        .filter(|a| a.notification.as_i32() != 0)
+        .map(|a| a.name)
+        .collect();
+    if names.is_empty() {
+        return Vec::new();
+    }
+    store
+        .get_values(&names)
+        .map(|v| {
+            v.into_iter()
+                .map(|p| (p.name, p.value.to_lexical()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// What an EventStruct stands for.
@@ -54,15 +88,26 @@ pub(crate) fn build<S: ParameterStore + ?Sized>(agent: &Agent, store: &mut S, no
             params.push(to_struct(p));
         }
     }
+    // A `0 BOOTSTRAP` Inform carries no `4 VALUE CHANGE`: every value is new to the ACS
+    // (the changes are still "carried", so its delivery clears them).
     let carried_changes = agent.changed_names();
+    let bootstrap = agent.bootstrap_pending();
+    let mut reported_update = ReportedUpdate::default();
     let mut reported_change = false;
-    for (name, _) in &carried_changes {
-        // A parameter that no longer exists (its object was deleted) is dropped silently.
-        if let Ok(values) = store.get_values(std::slice::from_ref(name)) {
-            for p in values {
-                reported_change = true;
-                if seen.insert(p.name.clone()) {
-                    params.push(to_struct(p));
+    if bootstrap {
+        reported_update.snapshot = Some(notified_values(store, &agent.config().root));
+    } else {
+        for (name, _) in &carried_changes {
+            // A parameter that no longer exists (its object was deleted) is dropped silently.
+            if let Ok(values) = store.get_values(std::slice::from_ref(name)) {
+                for p in values {
+                    reported_change = true;
+                    if seen.insert(p.name.clone()) {
+                        reported_update
+                            .values
+                            .push((p.name.clone(), p.value.to_lexical()));
+                        params.push(to_struct(p));
+                    }
                 }
             }
         }
@@ -71,7 +116,7 @@ pub(crate) fn build<S: ParameterStore + ?Sized>(agent: &Agent, store: &mut S, no
     // Events (digest §2.4), in rank order, at most 64. Singles rank first, so a cut only ever
     // drops `M …` events, which stay queued for the next session.
     let mut entries: Vec<(u32, EventStruct, Carry)> = Vec::new();
-    if agent.bootstrap_pending() {
+    if bootstrap {
         entries.push((0, ev(&EventCode::Bootstrap, ""), Carry::Bootstrap));
     }
     for (id, e) in agent.queued_events() {
@@ -135,6 +180,11 @@ pub(crate) fn build<S: ParameterStore + ?Sized>(agent: &Agent, store: &mut S, no
         carried_changes,
         carried_bootstrap,
         transfer_requests,
+        reported_update: if carried_bootstrap || !bootstrap {
+            reported_update
+        } else {
+            ReportedUpdate::default()
+        },
     }
 }
 

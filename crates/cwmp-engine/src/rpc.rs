@@ -238,7 +238,10 @@ pub(crate) fn dispatch<S: ParameterStore + ?Sized>(
                     "Invalid arguments: Notification of {name} is not 0-6"
                 )),
                 None => match store.set_attributes(&changes) {
-                    Ok(()) => Reply::Body(Body::SetParameterAttributesResponse),
+                    Ok(()) => {
+                        agent.after_set_attributes(store, &changes);
+                        Reply::Body(Body::SetParameterAttributesResponse)
+                    }
                     Err(f) => fault(f),
                 },
             }
@@ -363,7 +366,8 @@ fn set_values<S: ParameterStore + ?Sized>(
         .collect();
     match store.set_values(&values, &r.parameter_key) {
         Ok(status) => {
-            agent.after_set_values(store, now);
+            let names: Vec<String> = values.iter().map(|v| v.name.clone()).collect();
+            agent.after_set_values(store, now, &names);
             Reply::Body(Body::SetParameterValuesResponse(
                 SetParameterValuesResponse {
                     status: match status {

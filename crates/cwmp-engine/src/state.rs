@@ -45,6 +45,16 @@ pub struct PersistentState {
     /// they raise `7 TRANSFER COMPLETE` + `M Download` until then.
     #[serde(default)]
     pub transfer_results: Vec<TransferResult>,
+    /// The values of notified parameters (Notification passive or active) as the ACS was last
+    /// told them: by the `0 BOOTSTRAP` Inform (every value is new to the ACS then), by an
+    /// Inform carrying `4 VALUE CHANGE`, by its own SetParameterValues, or when it turned the
+    /// notification on. A local change that leaves a parameter at this value is not a
+    /// `4 VALUE CHANGE`, and after a boot every parameter whose value differs from this one
+    /// is (digest §2.3: "changed by any means other than the ACS", also while the engine was
+    /// not running). Values that read as `""` (secrets, empty values) are not kept: a change
+    /// of those is always reported.
+    #[serde(default)]
+    pub reported_values: std::collections::BTreeMap<String, String>,
 }
 
 impl PersistentState {
@@ -59,6 +69,7 @@ impl PersistentState {
             scheduled_informs: Vec::new(),
             transfers: Vec::new(),
             transfer_results: Vec::new(),
+            reported_values: std::collections::BTreeMap::new(),
         }
     }
 
@@ -134,6 +145,7 @@ impl fmt::Debug for PersistentState {
             .field("scheduled_informs", &self.scheduled_informs)
             .field("transfers", &self.transfers)
             .field("transfer_results", &self.transfer_results)
+            .field("reported_values", &self.reported_values.len())
             .finish()
     }
 }

@@ -200,3 +200,87 @@ fn active_change_does_not_cut_a_retry_wait_short() {
         ["4 VALUE CHANGE", "8 DIAGNOSTICS COMPLETE"]
     );
 }
+
+/// A fresh simulator whose first session has not run yet, with ProvisioningCode passive and
+/// set (so the bootstrap tells the ACS its value).
+fn fresh_with_passive_code() -> Sim<MemoryStore> {
+    let mut sim = Sim::with_conformance_store();
+    sim.store
+        .set_internal(&format!("{MS}PeriodicInformEnable"), "false")
+        .unwrap();
+    notify(&mut sim, PROV, Notification::Passive);
+    sim.store.set_internal(PROV, "site-1").unwrap();
+    sim
+}
+
+#[test]
+fn a_bootstrap_inform_carries_no_value_change() {
+    let mut sim = fresh_with_passive_code();
+    // The boot itself establishes addresses (the driver writes ConnectionRequestURL).
+    sim.set_local(CR_URL, "http://10.0.0.9:7547/cr");
+    sim.run_for(Duration::from_secs(1));
+    let first = &sim.acs.informs[0];
+    assert_eq!(first.event_codes(), ["0 BOOTSTRAP", "1 BOOT"]);
+    assert_eq!(first.param(CR_URL), Some("http://10.0.0.9:7547/cr"));
+    // Nothing is owed afterwards either.
+    sim.input(Input::ConnectionRequest);
+    assert_eq!(
+        sim.acs.informs.last().unwrap().event_codes(),
+        ["6 CONNECTION REQUEST"]
+    );
+    assert_eq!(
+        sim.persisted.reported_values.get(PROV).map(String::as_str),
+        Some("site-1")
+    );
+}
+
+#[test]
+fn after_a_boot_only_values_that_differ_from_the_last_reported_are_value_changes() {
+    let mut sim = fresh_with_passive_code();
+    sim.set_local(CR_URL, "http://10.0.0.9:7547/cr");
+    sim.run_for(Duration::from_secs(1));
+    // A plain reboot with the same address: 1 BOOT alone.
+    sim.restart(cwmp_engine::BootReason::PowerOn);
+    sim.set_local(CR_URL, "http://10.0.0.9:7547/cr");
+    sim.run_for(Duration::from_secs(1));
+    assert_eq!(sim.acs.informs.last().unwrap().event_codes(), ["1 BOOT"]);
+    // A value changed while the engine was not running (written behind its back, as a
+    // daemon does with the LAN addresses before its client starts): the boot Inform reports it.
+    sim.store
+        .set_values(
+            &[cwmp_model::SetValue {
+                name: PROV.into(),
+                value: "site-9".into(),
+                xsi_type: None,
+            }],
+            "",
+        )
+        .unwrap();
+    sim.restart(cwmp_engine::BootReason::PowerOn);
+    sim.run_for(Duration::from_secs(1));
+    let i = sim.acs.informs.last().unwrap();
+    assert_eq!(i.event_codes(), ["1 BOOT", "4 VALUE CHANGE"]);
+    assert_eq!(i.param(PROV), Some("site-9"));
+    // Delivered: the next boot is quiet again.
+    sim.restart(cwmp_engine::BootReason::PowerOn);
+    sim.run_for(Duration::from_secs(1));
+    assert_eq!(sim.acs.informs.last().unwrap().event_codes(), ["1 BOOT"]);
+}
+
+#[test]
+fn a_value_changed_and_changed_back_is_not_reported() {
+    let mut sim = fresh_with_passive_code();
+    sim.run_for(Duration::from_secs(1));
+    sim.set_local(PROV, "site-2");
+    sim.set_local(PROV, "site-1");
+    sim.input(Input::ConnectionRequest);
+    let i = sim.acs.informs.last().unwrap();
+    assert_eq!(i.event_codes(), ["6 CONNECTION REQUEST"]);
+    assert_eq!(i.param(PROV), None);
+    // A real change still is.
+    sim.set_local(PROV, "site-3");
+    sim.input(Input::ConnectionRequest);
+    let i = sim.acs.informs.last().unwrap();
+    assert_eq!(i.event_codes(), ["4 VALUE CHANGE", "6 CONNECTION REQUEST"]);
+    assert_eq!(i.param(PROV), Some("site-3"));
+}
