@@ -75,7 +75,9 @@ pub fn run(cfg: Config) -> Result<(), String> {
     start_signal_thread(stop.clone(), client.clone())?;
     let _control = start_control(&cfg, model.clone(), client.clone())
         .map_err(|e| format!("control socket: {e}"))?;
-    let mut trace = TraceWriter::new(&dir);
+    // Shared with the Cloud Deployment worker, which notes its attempts.
+    let trace = Arc::new(Mutex::new(TraceWriter::new(&dir)));
+    let note = |text: &str| trace.lock().unwrap_or_else(|p| p.into_inner()).note(text);
 
     let mut boots = 0u64;
     while !stop.load(Ordering::SeqCst) {
@@ -105,7 +107,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
             Ok(_) => DeviceStatus::Up,
             Err(e) => {
                 log::error!("boot: {e}; DeviceStatus is Error");
-                trace.note(&format!("boot {}: {e}", boots));
+                note(&format!("boot {boots}: {e}"));
                 DeviceStatus::Error
             }
         };
@@ -134,7 +136,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
             "phone {serial} booting (boot {boots}); pending: {:?}",
             persisted.pending_event_codes()
         );
-        trace.note(&format!("boot {boots}: power on"));
+        note(&format!("boot {boots}: power on"));
         let config = ClientConfig {
             agent: AgentConfig::new().with_trace(true),
             // The client owns the connection-request sockets while it runs, and writes
@@ -163,9 +165,20 @@ pub fn run(cfg: Config) -> Result<(), String> {
         if stop.load(Ordering::SeqCst) {
             break;
         }
+        // Cloud Deployment, while the phone has no ACS address (it checks and ends by
+        // itself otherwise); stopped with this client.
+        let cloud_stop = Arc::new(AtomicBool::new(false));
+        crate::cloud::start(crate::cloud::CloudEnv {
+            state_dir: dir.clone(),
+            handle: cwmp.handle(),
+            model: model.clone(),
+            default_identity: identity.clone(),
+            trace: trace.clone(),
+            stop: cloud_stop.clone(),
+        });
         let mut dev = Phone {
             dir: dir.clone(),
-            trace: &mut trace,
+            trace: trace.clone(),
             default_identity: identity,
             model: model.clone(),
             reboot: reboot_requested.clone(),
@@ -179,11 +192,12 @@ pub fn run(cfg: Config) -> Result<(), String> {
         };
         status.set(boot_status);
         let exit = cwmp.run(&mut store, &mut dev);
+        cloud_stop.store(true, Ordering::SeqCst);
         set_current(&client, None);
         match exit {
             Ok(Exit::Reboot { command_key }) => {
                 log::info!("rebooting (CommandKey {command_key:?})");
-                trace.note("reboot asked by the ACS");
+                note("reboot asked by the ACS");
             }
             Ok(Exit::FactoryReset) => {
                 // The driver has reset the store (values, attributes, ParameterKey,
@@ -191,12 +205,12 @@ pub fn run(cfg: Config) -> Result<(), String> {
                 // items, so a crash right here loses nothing; writing them makes the state
                 // explicit again ("once the phone has state, the state wins").
                 log::info!("factory reset");
-                trace.note("factory reset asked by the ACS");
+                note("factory reset asked by the ACS");
                 phone::write_factory_items(&mut store, &cfg, &model)?;
             }
             Ok(_) if reboot_requested.swap(false, Ordering::SeqCst) => {
                 log::info!("rebooting to apply a download");
-                trace.note("reboot to apply a download");
+                note("reboot to apply a download");
             }
             Ok(_) => break,
             Err(e) => {
@@ -206,7 +220,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
         }
     }
     log::info!("stopped");
-    trace.note("stopped");
+    note("stopped");
     Ok(())
 }
 
@@ -280,9 +294,9 @@ fn handle_request(req: Request, model: &Arc<DeskPhoneModel>, client: &CurrentCli
 }
 
 /// What the engine asks of the phone (persistence, downloads, TLS, traces).
-struct Phone<'a> {
+struct Phone {
     dir: PathBuf,
-    trace: &'a mut TraceWriter,
+    trace: Arc<Mutex<TraceWriter>>,
     default_identity: ClientIdentity,
     model: Arc<DeskPhoneModel>,
     /// Set by a download that needs a reboot (firmware): the boot loop reboots on shutdown.
@@ -296,7 +310,7 @@ struct Phone<'a> {
     mac_address: String,
 }
 
-impl Device<OcmsStore> for Phone<'_> {
+impl Device<OcmsStore> for Phone {
     fn persist(&mut self, state: &PersistentState) -> std::io::Result<()> {
         state::save_cwmp_state(&self.dir, state)
     }
@@ -350,7 +364,10 @@ impl Device<OcmsStore> for Phone<'_> {
 
     fn trace(&mut self, event: &TraceEvent) {
         log::debug!("{event:?}");
-        self.trace.record(event);
+        self.trace
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .record(event);
     }
 }
 

@@ -52,3 +52,21 @@ pub fn vendor_config(data: &[u8]) {
         assert_eq!(vendor_config::read(&encrypted, Some(FUZZ_KEY)), Ok(plain));
     }
 }
+
+/// Cloud Deployment documents: checking never panics; an accepted document sets
+/// `acs-server-address` and only allowed items; the verdict does not depend on the clock for
+/// a document without certificates.
+pub fn cloud_document(data: &[u8]) {
+    let now = 1_767_225_600; // 2026-01-01
+    if let Ok(items) = crate::cloud::parse_document(data, now) {
+        assert!(items
+            .iter()
+            .all(|(k, _)| crate::cloud::ALLOWED_ITEMS.contains(&k.as_str())));
+        assert!(items
+            .iter()
+            .any(|(k, v)| k == "acs-server-address" && !v.trim().is_empty()));
+        if !items.iter().any(|(k, _)| k.contains("certificate")) {
+            assert!(crate::cloud::parse_document(data, 0).is_ok());
+        }
+    }
+}

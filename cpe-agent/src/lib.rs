@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cloud;
 pub mod config;
 pub mod control;
 pub mod daemon;

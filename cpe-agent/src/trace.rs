@@ -105,7 +105,13 @@ impl TraceWriter {
 
     /// Record a note of the daemon's own (reboot, factory reset, admin change).
     pub fn note(&mut self, text: &str) {
-        let ev = serde_json::json!({ "ts": timestamp(), "type": "daemon", "text": text });
+        self.note_kind("daemon", text);
+    }
+
+    /// Record a note of one of the daemon's workers, with its own record `type`
+    /// (`cloud_deployment`).
+    pub fn note_kind(&mut self, kind: &str, text: &str) {
+        let ev = serde_json::json!({ "ts": timestamp(), "type": kind, "text": text });
         if let Err(e) = self.write_line(&ev, None) {
             log::warn!("writing the trace: {e}");
         }

@@ -51,3 +51,16 @@ fn vendor_config_corpus() {
         assert_eq!(ok, name == "flat-items" || name == "encrypted", "{name}");
     }
 }
+
+#[test]
+fn cloud_document_corpus() {
+    for (name, data) in corpus("cloud_document") {
+        fuzzing::cloud_document(&data);
+        let valid = ["acs-only", "credentials"].contains(&name.as_str());
+        assert_eq!(
+            cpe_agent::cloud::parse_document(&data, 1_767_225_600).is_ok(),
+            valid,
+            "{name}"
+        );
+    }
+}

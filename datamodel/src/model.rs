@@ -71,6 +71,8 @@ pub enum ItemFormat {
     PemCertificates,
     /// Empty, or exactly one PEM block whose label ends in `PRIVATE KEY`.
     PemPrivateKey,
+    /// Empty, or an absolute `https://` URL with a host (parsed by `http::Uri`).
+    HttpsUrl,
 }
 
 /// One OCMS configuration item: the key of the phone's configuration (the daemon's
@@ -579,6 +581,7 @@ impl DeskPhoneModel {
                     match f {
                         RawItemFormat::PemCertificates => ItemFormat::PemCertificates,
                         RawItemFormat::PemPrivateKey => ItemFormat::PemPrivateKey,
+                        RawItemFormat::HttpsUrl => ItemFormat::HttpsUrl,
                     }
                 }
             };
@@ -839,6 +842,21 @@ pub(crate) fn check_format(format: ItemFormat, value: &str) -> Result<(), String
                 [] => Ok(()),
                 [one] if one.ends_with("PRIVATE KEY") => Ok(()),
                 _ => Err("exactly one PEM PRIVATE KEY block is accepted".into()),
+            }
+        }
+        ItemFormat::HttpsUrl => {
+            if value.is_empty() {
+                return Ok(());
+            }
+            let uri: http::Uri = value
+                .parse()
+                .map_err(|_| "not a URL (expected https://host[:port]/path)".to_owned())?;
+            if uri.scheme_str() != Some("https") {
+                return Err("only an https:// URL is accepted".into());
+            }
+            match uri.host() {
+                Some(h) if !h.is_empty() => Ok(()),
+                _ => Err("the URL has no host".into()),
             }
         }
     }

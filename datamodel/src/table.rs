@@ -160,6 +160,8 @@ pub(crate) enum RawItemFormat {
     PemCertificates,
     #[serde(rename = "pem-private-key")]
     PemPrivateKey,
+    #[serde(rename = "https-url")]
+    HttpsUrl,
 }
 
 /// One `[[item]]` row (an OCMS item with no TR-069 name).

@@ -317,6 +317,16 @@ fn per_type_forms_through_validate_item() {
     let max = "x".repeat(256);
     // (item, value, Ok(canonical) or Err(code))
     let cases: &[(&str, &str, Result<&str, u32>)] = &[
+        // https-url format (Cloud Deployment)
+        ("cloud-deployment-url", "", Ok("")),
+        (
+            "cloud-deployment-url",
+            "https://zt.example:8443/claim",
+            Ok("https://zt.example:8443/claim"),
+        ),
+        ("cloud-deployment-url", "http://zt.example/claim", Err(9007)),
+        ("cloud-deployment-url", "zt.example/claim", Err(9007)),
+        ("cloud-deployment-url", "https://", Err(9007)),
         // boolean
         ("acs-stun-enable", "true", Ok("true")),
         ("acs-stun-enable", "false", Ok("false")),

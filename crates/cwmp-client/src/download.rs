@@ -114,6 +114,10 @@ pub struct TransferFault {
     pub code: FaultCode,
     /// The `FaultString`: what went wrong, for the ACS operator (no secrets).
     pub message: String,
+    /// The file server's final HTTP status when it answered with an error status (4xx,
+    /// 5xx), so that callers with their own rules for a status (a 404 that means "not
+    /// yet") need not read the message.
+    pub http_status: Option<u16>,
 }
 
 impl TransferFault {
@@ -122,6 +126,7 @@ impl TransferFault {
         TransferFault {
             code,
             message: message.into(),
+            http_status: None,
         }
     }
 
@@ -303,16 +308,20 @@ fn download_inner(
                 url = next;
             }
             400..=499 => {
-                return Err(TransferFault::new(
+                let mut f = TransferFault::new(
                     FaultCode::FileAccessFailure,
                     format!("the file server answered HTTP {status}"),
-                ))
+                );
+                f.http_status = Some(status);
+                return Err(f);
             }
             _ => {
-                return Err(TransferFault::new(
+                let mut f = TransferFault::new(
                     FaultCode::FileTransferFailure,
                     format!("the file server answered HTTP {status}"),
-                ))
+                );
+                f.http_status = Some(status);
+                return Err(f);
             }
         }
     };

@@ -63,6 +63,8 @@ pub struct RecordedRequest {
     pub client_cert: Option<Vec<u8>>,
     /// The server name the client sent in the TLS handshake (SNI), if any.
     pub sni: Option<String>,
+    /// When the whole request had arrived.
+    pub received_at: Instant,
 }
 
 impl RecordedRequest {
@@ -802,6 +804,7 @@ fn handle_request(
         tls: tls.tls,
         client_cert: tls.client_cert,
         sni: tls.sni,
+        received_at: Instant::now(),
     };
     st.requests.push_back(rec.clone());
     while st.requests.len() > st.history {
