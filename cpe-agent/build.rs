@@ -5,5 +5,6 @@ fn main() {
     test_peers::detect(&[
         test_peers::Peer::Program("curl"),
         test_peers::Peer::Program("openssl"),
+        test_peers::Peer::Program("systemd-analyze"),
     ]);
 }

@@ -69,6 +69,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
             )
         })?;
 
+    check_listen_addresses(&cfg)?;
     let stop = Arc::new(AtomicBool::new(false));
     let reboot_requested = Arc::new(AtomicBool::new(false));
     let client: CurrentClient = Arc::new(Mutex::new(None));
@@ -221,6 +222,20 @@ pub fn run(cfg: Config) -> Result<(), String> {
     }
     log::info!("stopped");
     note("stopped");
+    Ok(())
+}
+
+/// Refuse to start when a listening address is unusable (in use, not local): a phone that
+/// runs on without its connection-request listener looks offline to its ACS, with nothing
+/// on the phone's side to say why. The client binds the same addresses right after this.
+fn check_listen_addresses(cfg: &Config) -> Result<(), String> {
+    if let Some(a) = cfg.connection_request_address {
+        std::net::TcpListener::bind(a)
+            .map_err(|e| format!("connection-request-address {a}: cannot listen: {e}"))?;
+    }
+    if let Some(a) = cfg.udp_address {
+        std::net::UdpSocket::bind(a).map_err(|e| format!("udp-address {a}: cannot listen: {e}"))?;
+    }
     Ok(())
 }
 

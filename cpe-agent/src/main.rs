@@ -62,14 +62,20 @@ enum AdminAction {
         #[arg(allow_hyphen_values = true)]
         value: String,
     },
-    /// Print an item's value.
+    /// Print an item's value (a secret masked, as in `list`, unless `--reveal`).
     Get {
         /// OCMS item name.
         item: String,
+        /// Print a secret item's value in clear.
+        #[arg(long)]
+        reveal: bool,
     },
     /// Print every item as `item = "value"` TOML lines, secrets masked.
     List,
 }
+
+/// Exit status for an unusable configuration file (sysexits.h `EX_CONFIG`).
+const EX_CONFIG: u8 = 78;
 
 fn load(path: &std::path::Path) -> Result<Config, String> {
     Config::load(path, &DeskPhoneModel::builtin()).map_err(|e| e.to_string())
@@ -91,26 +97,39 @@ fn main() -> ExitCode {
     logger.init();
     let result = match cli.command {
         None => match cli.config {
-            Some(path) => load(&path)
-                .and_then(cpe_agent::daemon::run)
-                .map(|()| String::new()),
+            Some(path) => match load(&path) {
+                Ok(cfg) => cpe_agent::daemon::run(cfg).map(|()| String::new()),
+                Err(e) => {
+                    // EX_CONFIG: the unit's RestartPreventExitStatus does not retry it.
+                    eprintln!("cpe-agent: {e}");
+                    return ExitCode::from(EX_CONFIG);
+                }
+            },
             None => Err("--config FILE is required (see --help)".into()),
         },
         Some(Command::Admin { config, action }) => load(&config).and_then(|cfg| {
-            let req = match action {
+            let req = match &action {
                 AdminAction::Set { item, value } => Request::Set {
-                    items: vec![(item, value)],
+                    items: vec![(item.clone(), value.clone())],
                 },
-                AdminAction::Get { item } => Request::Get { item },
+                AdminAction::Get { item, .. } => Request::Get { item: item.clone() },
                 AdminAction::List => Request::List,
             };
-            let get = matches!(req, Request::Get { .. });
-            cpe_agent::daemon::local_request(&cfg, req).map(|out| {
-                if get {
-                    format!("{out}\n")
-                } else {
-                    out
-                }
+            // Decision: `get` masks a secret like `list` does (both end up pasted into
+            // tickets); `--reveal` is the explicit way to read one back.
+            let masked = match &action {
+                AdminAction::Get { item, reveal } => Some(
+                    !reveal
+                        && DeskPhoneModel::builtin()
+                            .item(item)
+                            .is_some_and(|i| i.is_secret()),
+                ),
+                _ => None,
+            };
+            cpe_agent::daemon::local_request(&cfg, req).map(|out| match masked {
+                Some(true) if !out.is_empty() => format!("{}\n", cpe_agent::phone::MASK),
+                Some(_) => format!("{out}\n"),
+                None => out,
             })
         }),
         Some(Command::Dhcp { config, option43 }) => load(&config).and_then(|cfg| {

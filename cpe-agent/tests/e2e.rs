@@ -847,9 +847,46 @@ fn bad_configuration_is_refused_naming_the_key() {
         .arg(phone.config())
         .output()
         .expect("run");
-    assert!(!out.status.success());
+    // EX_CONFIG, which the systemd unit does not restart (RestartPreventExitStatus=78).
+    assert_eq!(out.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&out.stderr).contains("sip-transport"));
     let _ = Path::new(BIN);
+}
+
+/// A connection-request port already in use stops the start, naming the address, instead of
+/// a phone running on without its listener (which looks offline to the ACS).
+#[test]
+fn a_busy_connection_request_port_is_refused_at_start() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = busy.local_addr().expect("addr");
+    let phone = Phone::with_top(
+        "http://127.0.0.1:9/",
+        &format!("connection-request-address = \"{addr}\""),
+        "",
+    );
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(phone.config())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("connection-request-address {addr}")),
+        "{err}"
+    );
+}
+
+/// `admin get` masks a secret like `list` does; `--reveal` prints it.
+#[test]
+fn admin_get_masks_secrets_unless_revealed() {
+    let phone = Phone::new("http://127.0.0.1:9/", "acs-password = \"s3cret\"");
+    assert_eq!(phone.admin_ok(&["get", "acs-password"]), "********\n");
+    assert_eq!(
+        phone.admin_ok(&["get", "acs-password", "--reveal"]),
+        "s3cret\n"
+    );
+    assert_eq!(phone.admin_ok(&["get", "acs-username"]), "\n");
 }
 
 fn free_port() -> u16 {
