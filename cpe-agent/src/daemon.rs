@@ -84,6 +84,9 @@ pub fn run(cfg: Config) -> Result<(), String> {
     while !stop.load(Ordering::SeqCst) {
         boots += 1;
         let (mut store, status) = phone::open_store(&cfg, &model)?;
+        if boots == 1 {
+            warn_config_drift(&cfg, &model, &store);
+        }
         // DeviceStatus (TR-106 enumeration; the rules are in the README):
         // `Initializing` while the phone boots (store, network, downloads settled), then
         // `Up` before the client starts: a booted phone that talks to its ACS is up, also in
@@ -225,6 +228,37 @@ pub fn run(cfg: Config) -> Result<(), String> {
     Ok(())
 }
 
+/// Once the phone has state, the state wins over the configuration file's `[items]` (they
+/// are factory defaults). Say so at start for every item the file sets to something else, and
+/// how to apply it, so an edit of the file is never silently ignored.
+fn warn_config_drift(cfg: &Config, model: &DeskPhoneModel, store: &OcmsStore) {
+    for (name, wanted) in &cfg.items {
+        let stored = model.item_value(store.backend(), name).unwrap_or_default();
+        if &stored == wanted {
+            continue;
+        }
+        let secret = model.item(name).is_some_and(|i| i.is_secret());
+        let show = |v: &str| {
+            if secret && !v.is_empty() {
+                phone::MASK.to_owned()
+            } else {
+                format!("{v:?}")
+            }
+        };
+        let how = if model.is_locally_writable(name) {
+            format!("`cpe-agent admin --config FILE set {name} …` applies it, or a factory reset")
+        } else {
+            "a factory reset, or a fresh state directory, applies it".to_owned()
+        };
+        log::warn!(
+            "configuration file: {name} = {} is not in effect: the phone's state has {} \
+             (the file's [items] are factory defaults); {how}",
+            show(wanted),
+            show(&stored)
+        );
+    }
+}
+
 /// Refuse to start when a listening address is unusable (in use, not local): a phone that
 /// runs on without its connection-request listener looks offline to its ACS, with nothing
 /// on the phone's side to say why. The client binds the same addresses right after this.
@@ -289,15 +323,18 @@ fn handle_request(req: Request, model: &Arc<DeskPhoneModel>, client: &CurrentCli
     let result = match req {
         Request::Set { items } => on_driver(client, move |s| {
             phone::set_items(s, &m, &items).map(|changed| {
-                log::info!("local change: {changed:?}");
-                String::new()
+                log::info!("local change: {}", changed.report.trim_end());
+                changed.report
             })
         }),
         Request::Get { item } => on_driver(client, move |s| phone::get_item(s, &m, &item)),
         Request::List => on_driver(client, move |s| Ok(phone::list_items(s, &m))),
         Request::Dhcp { hex } => match crate::dhcp::parse_hex(&hex) {
             Ok(opt) => on_driver(client, move |s| {
-                phone::apply_option43(s, &m, &opt).map(|_| String::new())
+                phone::apply_option43(s, &m, &opt).map(|changed| {
+                    log::info!("DHCP option 43: {}", changed.report.trim_end());
+                    changed.report
+                })
             }),
             Err(e) => Ok(Err(format!("option 43: {e}"))),
         },
@@ -438,9 +475,9 @@ pub fn local_request(cfg: &Config, req: Request) -> Result<String, String> {
         }
     };
     // The change is stored; the next start tells the engine (4 VALUE CHANGE if notified).
-    state::add_offline_changes(dir, &changed)
+    state::add_offline_changes(dir, &changed.params)
         .map_err(|e| format!("recording the change for the ACS: {e}"))?;
-    Ok(String::new())
+    Ok(changed.report)
 }
 
 /// The Desk Phone model with the configuration file's `[items]` as its factory defaults.

@@ -88,24 +88,70 @@ pub fn set_error_text(e: &SetError) -> String {
     }
 }
 
-/// `admin set`: validate and write items (all or nothing). Returns the changed parameters.
+/// What a local write changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocalChange {
+    /// The TR-069 parameters whose value changed (for the engine's notification).
+    pub params: Vec<String>,
+    /// For the operator: one line per item that changed, `item: old → new` (secrets
+    /// masked), or `no change`.
+    pub report: String,
+}
+
+fn shown(model: &DeskPhoneModel, item: &str, value: &str) -> String {
+    let secret = model.item(item).is_some_and(|i| i.is_secret());
+    if secret && !value.is_empty() {
+        MASK.to_owned()
+    } else {
+        format!("{value:?}")
+    }
+}
+
+/// `admin set` (and the phone's other local ways in: DHCP, Cloud Deployment): validate and
+/// write items, all or nothing. Items only the configuration file may set (see
+/// [`DeskPhoneModel::is_locally_writable`]) are refused here, the one place every local
+/// write goes through.
 pub fn set_items(
     store: &mut OcmsStore,
     model: &DeskPhoneModel,
     items: &[(String, String)],
-) -> Result<Vec<String>, String> {
+) -> Result<LocalChange, String> {
     for (name, _) in items {
         if model.item(name).is_none() {
             return Err(format!(
                 "{name}: not an item of the Desk Phone CP data model"
             ));
         }
+        if !model.is_locally_writable(name) {
+            return Err(format!(
+                "{name}: an identity or status item; only the configuration file's [items] \
+                 set it (then a factory reset, or a fresh state directory)"
+            ));
+        }
     }
-    let changed = apply_items(store, model, items).map_err(|e| set_error_text(&e))?;
-    if changed.iter().any(|p| p == URL_PARAM) {
+    let before: Vec<String> = items
+        .iter()
+        .map(|(n, _)| model.item_value(store.backend(), n).unwrap_or_default())
+        .collect();
+    let params = apply_items(store, model, items).map_err(|e| set_error_text(&e))?;
+    if params.iter().any(|p| p == URL_PARAM) {
         refresh_host_network(store, model);
     }
-    Ok(changed)
+    let mut report = String::new();
+    for ((name, _), old) in items.iter().zip(before) {
+        let new = model.item_value(store.backend(), name).unwrap_or_default();
+        if new != old {
+            report.push_str(&format!(
+                "{name}: {} → {}\n",
+                shown(model, name, &old),
+                shown(model, name, &new)
+            ));
+        }
+    }
+    if report.is_empty() {
+        report.push_str("no change\n");
+    }
+    Ok(LocalChange { params, report })
 }
 
 /// `admin get`: the item's value (stored, else the data model's default).
@@ -145,7 +191,7 @@ pub fn apply_option43(
     store: &mut OcmsStore,
     model: &DeskPhoneModel,
     opt: &Option43,
-) -> Result<Vec<String>, String> {
+) -> Result<LocalChange, String> {
     let mut items = Vec::new();
     if let Some(url) = &opt.acs_url {
         items.push(("acs-server-address".to_owned(), url.clone()));
@@ -163,15 +209,37 @@ pub fn apply_option43(
     }
     // The ProvisioningCode first: it is the only write that can still be refused (type and
     // length), and the items are known to be valid, so nothing is half-applied.
+    let mut code_line = String::new();
     if let Some(code) = &opt.provisioning_code {
+        let old = match store.internal_value(PROVISIONING_CODE_PARAM) {
+            Some(cwmp_model::Value::String(s)) => s,
+            _ => String::new(),
+        };
         store
             .set_internal(PROVISIONING_CODE_PARAM, code)
             .map_err(|f| format!("ProvisioningCode: {} {}", f.code.code(), f.message))?;
+        if &old != code {
+            code_line = format!("ProvisioningCode: {old:?} → {code:?}\n");
+        }
     }
-    if items.is_empty() {
-        return Ok(Vec::new());
+    let mut change = if items.is_empty() {
+        LocalChange {
+            params: Vec::new(),
+            report: String::new(),
+        }
+    } else {
+        set_items(store, model, &items)?
+    };
+    if !code_line.is_empty() {
+        if change.report == "no change\n" {
+            change.report.clear();
+        }
+        change.report.insert_str(0, &code_line);
     }
-    set_items(store, model, &items)
+    if change.report.is_empty() {
+        change.report.push_str("no change\n");
+    }
+    Ok(change)
 }
 
 #[cfg(test)]

@@ -350,7 +350,7 @@ fn encrypted_vendor_configuration() {
     let r = boot(
         dir.path(),
         &acs,
-        &[("config-encryption-key", KEY)],
+        &[],
         Some(KEY),
         &["reg-ttl"],
         Duration::from_secs(30),

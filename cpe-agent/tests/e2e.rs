@@ -480,7 +480,11 @@ fn admin_change_reaches_the_acs_as_value_change() {
     let mut phone = Phone::new(acs.url(), "acs-password = \"hunter2\"");
     phone.start();
     wait_sessions(&acs, 1, &phone);
-    assert_eq!(phone.admin_ok(&["set", "reg-ttl", "1800"]), "");
+    // Through the running daemon, the command also says what changed.
+    assert_eq!(
+        phone.admin_ok(&["set", "reg-ttl", "1800"]),
+        "reg-ttl: \"3600\" → \"1800\"\n"
+    );
     wait_sessions(&acs, 2, &phone);
     let s = &acs.sessions()[1];
     assert_eq!(codes(s), ["4 VALUE CHANGE"]);
@@ -666,6 +670,18 @@ fn dhcp_option43_sets_the_acs_and_malformed_input_changes_nothing() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    // The command says what it changed.
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("ProvisioningCode: \"\" → \"PC-42\"")
+            && said.contains(&format!(
+                "acs-server-address: \"{}\" → \"{}\"",
+                acs1.url(),
+                acs2.url()
+            ))
+            && said.contains("acs-retry-min-wait-interval:"),
+        "{said}"
     );
     wait_sessions(&acs2, 1, &phone);
     let s = &acs2.sessions()[0];
@@ -986,5 +1002,50 @@ fn device_status_is_up_in_the_first_session_and_error_for_a_broken_image() {
     phone.start();
     wait_sessions(&acs, 2, &phone);
     assert_eq!(value(&values(&acs.sessions()[1], 1), STATUS), "Error");
+    assert!(phone.terminate().success());
+}
+
+/// `admin set` prints what it changed (secrets masked), refuses identity and status items
+/// (only the configuration file sets them), and a configuration file edited after the first
+/// start is reported at start instead of being silently ignored.
+#[test]
+fn admin_set_reports_changes_refuses_identity_items_and_config_drift_is_logged() {
+    let mut phone = Phone::new("http://127.0.0.1:9/", "reg-ttl = 600");
+    let out = phone.admin_ok(&["set", "reg-ttl", "1200"]);
+    assert_eq!(out, "reg-ttl: \"600\" → \"1200\"\n");
+    assert_eq!(phone.admin_ok(&["set", "reg-ttl", "1200"]), "no change\n");
+    let out = phone.admin_ok(&["set", "sip-pwd", "new-secret"]);
+    assert!(
+        out.starts_with("sip-pwd:") && !out.contains("new-secret"),
+        "{out}"
+    );
+    for item in [
+        "device-type",
+        "standard-software-version",
+        "acs-request-address",
+        "mac-address",
+    ] {
+        let r = phone.admin(&["set", item, "x"]);
+        assert!(!r.status.success(), "{item} was changed");
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert!(err.contains("configuration file"), "{item}: {err}");
+    }
+    // The file now says 900; the state (1200) wins, and the start says so.
+    let cfg = std::fs::read_to_string(phone.config()).expect("cfg");
+    std::fs::write(
+        phone.config(),
+        cfg.replace("reg-ttl = 600", "reg-ttl = 900"),
+    )
+    .expect("cfg");
+    phone.start();
+    let warned = |p: &Phone| {
+        p.log()
+            .contains("reg-ttl = \"900\" is not in effect: the phone's state has \"1200\"")
+    };
+    let deadline = Instant::now() + WAIT;
+    while !warned(&phone) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(warned(&phone), "{}", phone.log());
     assert!(phone.terminate().success());
 }

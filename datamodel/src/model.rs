@@ -672,6 +672,26 @@ impl DeskPhoneModel {
         self.item_index.get(name).map(|&k| &self.items[k])
     }
 
+    /// Whether the phone's local management (`cpe-agent admin set`, DHCP, Cloud Deployment,
+    /// TR-064) may change this item. Decision: an item whose every TR-069 parameter is
+    /// read-only for the ACS is an identity or status item (`device-type`, `mac-address`,
+    /// `standard-software-version`, `acs-request-address`, the LAN addresses): only the
+    /// configuration file's factory values and the phone itself (a firmware install, the
+    /// network) set it; changing it locally would make the ACS see another device. Items with
+    /// no TR-069 name (certificates, Cloud Deployment) and items the ACS may write are
+    /// locally writable.
+    pub fn is_locally_writable(&self, name: &str) -> bool {
+        let Some(item) = self.item(name) else {
+            return false;
+        };
+        item.params().is_empty()
+            || item.params().iter().any(|p| {
+                self.schema
+                    .param(p)
+                    .is_some_and(|d| d.access == cwmp_model::Access::ReadWrite)
+            })
+    }
+
     /// The (first, in data-model order) TR-069 parameter stored in an item; `None` for unknown
     /// items and items with no TR-069 name. [`ItemDef::params`] lists them all.
     pub fn param_for_item(&self, item: &str) -> Option<&ParamDef> {
