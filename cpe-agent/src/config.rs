@@ -89,7 +89,15 @@ impl Config {
             return Err(err(format!("larger than {MAX_CONFIG_BYTES} bytes")));
         }
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let mut cfg = Config::parse(&text, model).map_err(|e| err(e.0))?;
+        let mut cfg = Config::parse(&text, model).map_err(|e| {
+            // One line per problem, each naming the file.
+            ConfigError(
+                e.0.lines()
+                    .map(|l| format!("{}: {l}", path.display()))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+        })?;
         // A relative state directory is relative to the configuration file, so the example
         // config runs from any working directory.
         if cfg.state_dir.is_relative() {
@@ -99,11 +107,13 @@ impl Config {
         Ok(cfg)
     }
 
-    /// Parse and validate configuration text.
+    /// Parse and validate configuration text. Every problem is reported, one line each
+    /// (an operator fixes them all in one go, not one per start).
     pub fn parse(text: &str, model: &DeskPhoneModel) -> Result<Config, ConfigError> {
         let doc: toml::Table = text
             .parse()
             .map_err(|e: toml::de::Error| ConfigError(e.to_string()))?;
+        let mut errors: Vec<String> = Vec::new();
         let mut state_dir = None;
         let mut connection_request_address = None;
         let mut udp_address = None;
@@ -113,50 +123,65 @@ impl Config {
             match key.as_str() {
                 "state-dir" => match value.as_str() {
                     Some(s) if !s.is_empty() => state_dir = Some(PathBuf::from(s)),
-                    _ => return Err(ConfigError("state-dir: expected a non-empty path".into())),
+                    _ => errors.push("state-dir: expected a non-empty path".into()),
                 },
-                "connection-request-address" => {
-                    connection_request_address = Some(socket_addr(key, value)?)
-                }
-                "udp-address" => udp_address = Some(socket_addr(key, value)?),
+                "connection-request-address" => match socket_addr(key, value) {
+                    Ok(a) => connection_request_address = Some(a),
+                    Err(e) => errors.push(e.0),
+                },
+                "udp-address" => match socket_addr(key, value) {
+                    Ok(a) => udp_address = Some(a),
+                    Err(e) => errors.push(e.0),
+                },
                 "config-encryption-key" => match value.as_str() {
                     Some(k) if k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()) => {
                         config_encryption_key = Some(k.to_owned())
                     }
-                    _ => {
-                        return Err(ConfigError(
-                            "config-encryption-key: expected 64 hex digits".into(),
-                        ))
-                    }
+                    _ => errors.push("config-encryption-key: expected 64 hex digits".into()),
                 },
                 "items" => {
-                    let table = value.as_table().ok_or_else(|| {
-                        ConfigError("items: expected a table of OCMS items".into())
-                    })?;
+                    let Some(table) = value.as_table() else {
+                        errors.push("items: expected a table of OCMS items".into());
+                        continue;
+                    };
                     for (name, v) in table {
-                        let lexical = toml_to_lexical(v)
-                            .map_err(|e| ConfigError(format!("items.{name}: {e}")))?;
+                        let lexical = match toml_to_lexical(v) {
+                            Ok(l) => l,
+                            Err(e) => {
+                                errors.push(format!("items.{name}: {e}"));
+                                continue;
+                            }
+                        };
                         if model.item(name).is_none() {
-                            return Err(ConfigError(format!(
+                            errors.push(format!(
                                 "items.{name}: not an item of the Desk Phone CP data model"
-                            )));
+                            ));
+                            continue;
                         }
-                        let canonical = model.validate_item(name, &lexical).map_err(|f| {
-                            ConfigError(format!("items.{name}: invalid value ({})", f.message))
-                        })?;
-                        items.push((name.clone(), canonical));
+                        match model.validate_item(name, &lexical) {
+                            Ok(canonical) => items.push((name.clone(), canonical)),
+                            Err(f) => {
+                                errors.push(format!("items.{name}: invalid value ({})", f.message))
+                            }
+                        }
                     }
                 }
-                other => return Err(ConfigError(format!("{other}: unknown key"))),
+                other => errors.push(format!("{other}: unknown key")),
             }
         }
-        Ok(Config {
-            state_dir: state_dir.ok_or_else(|| ConfigError("state-dir: missing".into()))?,
-            connection_request_address,
-            udp_address,
-            config_encryption_key,
-            items,
-        })
+        if state_dir.is_none() && !doc.contains_key("state-dir") {
+            errors.push("state-dir: missing".into());
+        }
+        match state_dir {
+            Some(state_dir) if errors.is_empty() => Ok(Config {
+                state_dir,
+                connection_request_address,
+                udp_address,
+                config_encryption_key,
+                items,
+            }),
+            _ => Err(ConfigError(errors.join("\n"))),
+        }
     }
 }
 

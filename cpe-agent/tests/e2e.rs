@@ -1049,3 +1049,31 @@ fn admin_set_reports_changes_refuses_identity_items_and_config_drift_is_logged()
     assert!(warned(&phone), "{}", phone.log());
     assert!(phone.terminate().success());
 }
+
+/// Every invalid value of a configuration file is reported at once, one line each, and an
+/// ACS address without a scheme is refused like any invalid value.
+#[test]
+fn a_configuration_with_several_errors_reports_them_all() {
+    let phone = Phone::with_top(
+        "127.0.0.1:7547",
+        "udp-address = \"nowhere\"\ncolour = \"blue\"",
+        "sip-transport = 9\nno-such-item = 1",
+    );
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(phone.config())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for key in [
+        "items.acs-server-address",
+        "udp-address",
+        "colour: unknown key",
+        "items.sip-transport",
+        "items.no-such-item",
+    ] {
+        let lines: Vec<&str> = err.lines().filter(|l| l.contains(key)).collect();
+        assert_eq!(lines.len(), 1, "{key}: {err}");
+    }
+}

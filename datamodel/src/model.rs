@@ -220,6 +220,7 @@ fn base_type(t: RawType) -> BaseType {
         RawType::HexBinary => BaseType::HexBinary,
         RawType::IpAddress => BaseType::IpAddress,
         RawType::MacAddress => BaseType::MacAddress,
+        RawType::Url => BaseType::Url,
     }
 }
 
@@ -238,6 +239,7 @@ fn has_length(t: RawType) -> bool {
             | RawType::HexBinary
             | RawType::IpAddress
             | RawType::MacAddress
+            | RawType::Url
     )
 }
 
@@ -864,20 +866,11 @@ pub(crate) fn check_format(format: ItemFormat, value: &str) -> Result<(), String
                 _ => Err("exactly one PEM PRIVATE KEY block is accepted".into()),
             }
         }
-        ItemFormat::HttpsUrl => {
-            if value.is_empty() {
-                return Ok(());
-            }
-            let uri: http::Uri = value
-                .parse()
-                .map_err(|_| "not a URL (expected https://host[:port]/path)".to_owned())?;
-            if uri.scheme_str() != Some("https") {
-                return Err("only an https:// URL is accepted".into());
-            }
-            match uri.host() {
-                Some(h) if !h.is_empty() => Ok(()),
-                _ => Err("the URL has no host".into()),
-            }
-        }
+        ItemFormat::HttpsUrl => match cwmp_model::http_url_scheme(value) {
+            _ if value.is_empty() => Ok(()),
+            Some("https") => Ok(()),
+            Some(_) => Err("only an https:// URL is accepted".into()),
+            None => Err("not an https:// URL with a host".into()),
+        },
     }
 }

@@ -105,6 +105,8 @@ pub(crate) enum RawType {
     IpAddress,
     #[serde(rename = "MACAddress")]
     MacAddress,
+    #[serde(rename = "URL")]
+    Url,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

@@ -187,6 +187,8 @@ fn our_type(b: BaseType) -> &'static str {
         BaseType::HexBinary => "hexBinary",
         BaseType::IpAddress => "IPAddress",
         BaseType::MacAddress => "MACAddress",
+        // A string on the wire, with the URL rule on top (the BBF text asks for a URL).
+        BaseType::Url => "string",
         _ => "?",
     }
 }

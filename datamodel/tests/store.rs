@@ -390,12 +390,39 @@ fn per_type_forms_through_validate_item() {
             ),
         }
     }
+    // A URL item: a URL, at most 256 characters.
+    let url_max = format!("http://{}", "u".repeat(249));
+    let url_long = format!("http://{}", "u".repeat(250));
     assert_eq!(
-        m.validate_item("acs-server-address", &max).as_deref(),
+        m.validate_item("acs-server-address", &url_max).as_deref(),
+        Ok(url_max.as_str())
+    );
+    assert_eq!(
+        m.validate_item("acs-server-address", &url_long)
+            .unwrap_err()
+            .code
+            .code(),
+        9007
+    );
+    for not_a_url in [
+        "127.0.0.1:7547",
+        "acs.example/",
+        "ftp://acs.example/",
+        "http://",
+    ] {
+        assert_eq!(
+            m.validate_item("acs-server-address", not_a_url)
+                .map_err(|f| f.code.code()),
+            Err(9007),
+            "{not_a_url}"
+        );
+    }
+    assert_eq!(
+        m.validate_item("acs-username", &max).as_deref(),
         Ok(max.as_str())
     );
     assert_eq!(
-        m.validate_item("acs-server-address", &long)
+        m.validate_item("acs-username", &long)
             .unwrap_err()
             .code
             .code(),
@@ -509,8 +536,11 @@ fn per_type_forms_through_set_parameter_values() {
     assert_eq!(spv_code(&mut s, &pit, "yesterday", None), Some(9006));
     // string length
     let url = format!("{MS}URL");
-    assert_eq!(spv_code(&mut s, &url, &"u".repeat(256), None), None);
-    assert_eq!(spv_code(&mut s, &url, &"u".repeat(257), None), Some(9007));
+    let u = |n: usize| format!("http://{}", "u".repeat(n - 7));
+    assert_eq!(spv_code(&mut s, &url, &u(256), None), None);
+    assert_eq!(spv_code(&mut s, &url, &u(257), None), Some(9007));
+    // ManagementServer.URL is a URL: the ACS cannot set something the phone cannot use.
+    assert_eq!(spv_code(&mut s, &url, "127.0.0.1:7547", None), Some(9007));
     // string: ProvisioningCode is internal and writable; XML specials kept as text.
     let pc = "Device.DeviceInfo.ProvisioningCode";
     assert_eq!(

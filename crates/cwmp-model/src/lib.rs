@@ -40,4 +40,4 @@ pub use store::{
     ParameterStore, ParameterValue, SetAttributes, SetError, SetValue,
 };
 pub use types::{BaseType, DateTime, ParamType, Value, XsdType};
-pub use value::ValueError;
+pub use value::{http_url_scheme, ValueError};

@@ -104,13 +104,18 @@ pub enum BaseType {
     IpAddress,
     /// TR-106 `MACAddress` (string(17): `xx:xx:xx:xx:xx:xx`, empty = unknown)
     MacAddress,
+    /// A URL the device connects to (`ManagementServer.URL`): empty, or an absolute
+    /// `http://` or `https://` URL with a host (see [`crate::http_url_scheme`]).
+    Url,
 }
 
 impl BaseType {
     /// The wire type values of this base carry.
     pub fn xsd_type(self) -> XsdType {
         match self {
-            BaseType::String | BaseType::IpAddress | BaseType::MacAddress => XsdType::String,
+            BaseType::String | BaseType::IpAddress | BaseType::MacAddress | BaseType::Url => {
+                XsdType::String
+            }
             BaseType::Int => XsdType::Int,
             BaseType::UnsignedInt => XsdType::UnsignedInt,
             BaseType::Long => XsdType::Long,

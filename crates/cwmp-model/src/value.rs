@@ -124,6 +124,22 @@ fn is_ip_address(s: &str) -> bool {
 
 /// TR-106 `MACAddress` (digest §9.2): `([0-9A-Fa-f][0-9A-Fa-f]:){5}[0-9A-Fa-f][0-9A-Fa-f]`;
 /// empty = unknown.
+/// The scheme (`"http"` or `"https"`, lower case) of an absolute URL with a host, parsed by
+/// `http::Uri`; `None` for anything else (no scheme, another scheme, no host, not a URL).
+/// The one URL rule of the data model: `ManagementServer.URL` and every item holding a URL.
+pub fn http_url_scheme(s: &str) -> Option<&'static str> {
+    let uri: http::Uri = s.parse().ok()?;
+    let scheme = match uri.scheme_str()? {
+        x if x.eq_ignore_ascii_case("http") => "http",
+        x if x.eq_ignore_ascii_case("https") => "https",
+        _ => return None,
+    };
+    match uri.host() {
+        Some(h) if !h.is_empty() => Some(scheme),
+        _ => None,
+    }
+}
+
 fn is_mac_address(s: &str) -> bool {
     if s.is_empty() {
         return true;
@@ -284,6 +300,11 @@ impl ParamType {
                         "not a MAC address xx:xx:xx:xx:xx:xx (MACAddress)",
                     ));
                 }
+                BaseType::Url if !s.is_empty() && http_url_scheme(s).is_none() => {
+                    return Err(ValueError::bad_value(
+                        "not an http:// or https:// URL with a host",
+                    ));
+                }
                 _ => {}
             }
         }
@@ -311,7 +332,7 @@ impl ParamType {
     /// when the neutral value is not one of them), so a value read back can be written back.
     pub fn default_value(&self) -> Value {
         let neutral = match self.base {
-            BaseType::String | BaseType::IpAddress | BaseType::MacAddress => {
+            BaseType::String | BaseType::IpAddress | BaseType::MacAddress | BaseType::Url => {
                 Value::String(String::new())
             }
             BaseType::Int => Value::Int(clamp(self, i32::MIN, i32::MAX)),
