@@ -6,5 +6,6 @@ fn main() {
         test_peers::Peer::Program("curl"),
         test_peers::Peer::Program("openssl"),
         test_peers::Peer::Program("systemd-analyze"),
+        test_peers::Peer::Program("jq"),
     ]);
 }

@@ -140,6 +140,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
             "phone {serial} booting (boot {boots}); pending: {:?}",
             persisted.pending_event_codes()
         );
+        trace.lock().unwrap_or_else(|p| p.into_inner()).begin_boot();
         note(&format!("boot {boots}: power on"));
         let config = ClientConfig {
             agent: AgentConfig::new().with_trace(true),

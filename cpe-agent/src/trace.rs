@@ -8,11 +8,19 @@
 //! {"ts":"2026-01-01T10:00:00.123Z","type":"message_sent","session_id":1,"method":"Inform",…}
 //! ```
 //!
-//! Files live in `state-dir/trace/`: a new file starts with each session
-//! (`session-<unix ms>-<id>.jsonl`) and collects what follows until the next session (timers
-//! armed after it, events queued); what happens after start-up before any session goes to
-//! `boot-<unix ms>.jsonl`. Only the newest [`KEEP_FILES`] files are kept. Each line is one
-//! `write`, so a crash loses at most the line being written.
+//! Files live in `state-dir/trace/`, one per boot and one per session, each record in the file
+//! of what it belongs to:
+//!
+//! * `boot-<unix ms>.jsonl`: started at every boot of the phone (power on, and each reboot
+//!   or factory reset, which the daemon performs in process); it holds the daemon's own notes
+//!   (`"type":"daemon"`: boot, reboot, factory reset, refused connection requests …; Cloud
+//!   Deployment attempts are `"type":"cloud_deployment"`) and every engine record outside a
+//!   session (timers armed between sessions, events queued).
+//! * `session-<unix ms>-<id>.jsonl`: one CWMP session, from `session_started` to
+//!   `session_ended`, with every record in between.
+//!
+//! Only the newest [`KEEP_FILES`] files are kept (the current boot's file never goes). Each
+//! line is one `write`, so a crash loses at most the line being written.
 //!
 //! Redaction: the engine's trace events carry names, never values (`cwmp_engine::TraceEvent`),
 //! so no parameter value, password or key can reach the trace. Session URLs are written
@@ -28,11 +36,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// How many trace files are kept.
 pub const KEEP_FILES: usize = 50;
 
-/// Writes trace events as JSON lines, one file per session.
+/// Writes trace events as JSON lines: one file per boot, one per session.
 #[derive(Debug)]
 pub struct TraceWriter {
     dir: PathBuf,
-    file: Option<File>,
+    /// The current boot's file and its name.
+    boot: Option<(File, String)>,
+    /// The session in progress, if any.
+    session: Option<File>,
 }
 
 fn unix_ms() -> u128 {
@@ -66,6 +77,13 @@ fn ts_first(value: &serde_json::Value) -> String {
     format!("{{{}}}", parts.join(","))
 }
 
+/// One record as one line, in one `write`.
+fn write_line(f: &mut File, value: &serde_json::Value) -> io::Result<()> {
+    let mut line = ts_first(value).into_bytes();
+    line.push(b'\n');
+    f.write_all(&line)
+}
+
 /// Remove `user:password@` from a URL.
 pub fn redact_url(url: &str) -> String {
     match url.split_once("://") {
@@ -86,7 +104,8 @@ impl TraceWriter {
     pub fn new(state_dir: &Path) -> TraceWriter {
         TraceWriter {
             dir: state_dir.join("trace"),
-            file: None,
+            boot: None,
+            session: None,
         }
     }
 
@@ -95,74 +114,94 @@ impl TraceWriter {
         &self.dir
     }
 
+    /// A boot of the phone begins: its records go to a new `boot-*.jsonl` file.
+    pub fn begin_boot(&mut self) {
+        self.session = None;
+        let name = format!("boot-{}.jsonl", unix_ms());
+        match self.open(&name) {
+            Ok(f) => self.boot = Some((f, name)),
+            Err(e) => log::warn!("writing the trace in {}: {e}", self.dir.display()),
+        }
+    }
+
     /// Record one engine event. Trace failures are logged, never fatal.
     pub fn record(&mut self, event: &TraceEvent) {
         if let Err(e) = self.try_record(event) {
             log::warn!("writing the trace in {}: {e}", self.dir.display());
-            self.file = None;
+            self.session = None;
         }
     }
 
-    /// Record a note of the daemon's own (reboot, factory reset, admin change).
+    /// Record a note of the daemon's own (reboot, factory reset, admin change), in the boot's
+    /// file.
     pub fn note(&mut self, text: &str) {
         self.note_kind("daemon", text);
     }
 
     /// Record a note of one of the daemon's workers, with its own record `type`
-    /// (`cloud_deployment`).
+    /// (`cloud_deployment`), in the boot's file.
     pub fn note_kind(&mut self, kind: &str, text: &str) {
         let ev = serde_json::json!({ "ts": timestamp(), "type": kind, "text": text });
-        if let Err(e) = self.write_line(&ev, None) {
+        if let Err(e) = self.write_boot(&ev) {
             log::warn!("writing the trace: {e}");
         }
     }
 
     fn try_record(&mut self, event: &TraceEvent) -> io::Result<()> {
         let mut value = serde_json::to_value(event).map_err(io::Error::other)?;
-        let new_session = match event {
-            TraceEvent::SessionStarted { session_id, .. } => Some(*session_id),
-            _ => None,
-        };
         if let Some(obj) = value.as_object_mut() {
             if let Some(url) = obj.get("url").and_then(|u| u.as_str()).map(redact_url) {
                 obj.insert("url".into(), url.into());
             }
             obj.insert("ts".into(), timestamp().into());
         }
-        self.write_line(&value, new_session)
+        match event {
+            TraceEvent::SessionStarted { session_id, .. } => {
+                let name = format!("session-{}-{session_id}.jsonl", unix_ms());
+                self.session = Some(self.open(&name)?);
+                self.write_session(&value)
+            }
+            TraceEvent::SessionEnded { .. } => {
+                let r = self.write_session(&value);
+                self.session = None;
+                r
+            }
+            _ if self.session.is_some() => self.write_session(&value),
+            _ => self.write_boot(&value),
+        }
     }
 
-    fn write_line(&mut self, value: &serde_json::Value, session: Option<u64>) -> io::Result<()> {
-        if session.is_some() || self.file.is_none() {
-            let name = match session {
-                Some(id) => format!("session-{}-{id}.jsonl", unix_ms()),
-                None => format!("boot-{}.jsonl", unix_ms()),
-            };
-            self.open(&name)?;
+    fn write_session(&mut self, value: &serde_json::Value) -> io::Result<()> {
+        match self.session.as_mut() {
+            Some(f) => write_line(f, value),
+            None => self.write_boot(value),
         }
-        let mut line = ts_first(value).into_bytes();
-        line.push(b'\n');
-        match self.file.as_mut() {
-            Some(f) => f.write_all(&line),
+    }
+
+    fn write_boot(&mut self, value: &serde_json::Value) -> io::Result<()> {
+        if self.boot.is_none() {
+            self.begin_boot();
+        }
+        match self.boot.as_mut() {
+            Some((f, _)) => write_line(f, value),
             None => Ok(()),
         }
     }
 
-    fn open(&mut self, name: &str) -> io::Result<()> {
+    fn open(&self, name: &str) -> io::Result<File> {
         std::fs::create_dir_all(&self.dir)?;
-        self.file = Some(
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o600)
-                .open(self.dir.join(name))?,
-        );
-        self.prune();
-        Ok(())
+        let f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(self.dir.join(name))?;
+        self.prune(name);
+        Ok(f)
     }
 
-    /// Keep the newest [`KEEP_FILES`] files (names sort by their millisecond timestamp).
-    fn prune(&self) {
+    /// Keep the newest [`KEEP_FILES`] files (names sort by their millisecond timestamp),
+    /// never the current boot's nor the one just opened (`keep`).
+    fn prune(&self, keep: &str) {
         let Ok(rd) = std::fs::read_dir(&self.dir) else {
             return;
         };
@@ -170,6 +209,9 @@ impl TraceWriter {
             .filter_map(|e| e.ok())
             .filter_map(|e| {
                 let name = e.file_name().into_string().ok()?;
+                if name == keep || self.boot.as_ref().is_some_and(|(_, b)| *b == name) {
+                    return None;
+                }
                 let stamp = name
                     .strip_suffix(".jsonl")?
                     .split('-')
@@ -179,11 +221,13 @@ impl TraceWriter {
                 Some((stamp, e.path()))
             })
             .collect();
-        if files.len() <= KEEP_FILES {
+        // The kept ones: the current boot's file, the new one, and the newest others.
+        let room = KEEP_FILES.saturating_sub(2);
+        if files.len() <= room {
             return;
         }
         files.sort();
-        let excess = files.len() - KEEP_FILES;
+        let excess = files.len() - room;
         for (_, p) in files.into_iter().take(excess) {
             let _ = std::fs::remove_file(p);
         }
@@ -198,6 +242,47 @@ mod tests {
     fn redacts_userinfo() {
         assert_eq!(redact_url("http://u:p@acs:7547/x"), "http://***@acs:7547/x");
         assert_eq!(redact_url("http://acs/x@y"), "http://acs/x@y");
+    }
+
+    #[test]
+    fn each_record_goes_to_the_file_of_its_session_or_boot() {
+        let d = tempfile::tempdir().unwrap();
+        let mut w = TraceWriter::new(d.path());
+        w.begin_boot();
+        w.note("boot 1: power on");
+        w.record(&TraceEvent::SessionStarted {
+            session_id: 1,
+            url: "http://acs/".into(),
+            retry_count: 0,
+        });
+        w.note("admin change");
+        w.record(&TraceEvent::Note {
+            text: "inside".into(),
+        });
+        w.record(&TraceEvent::SessionEnded {
+            session_id: 1,
+            ok: true,
+            reason: "done".into(),
+        });
+        w.record(&TraceEvent::Note {
+            text: "after".into(),
+        });
+        let mut boot = String::new();
+        let mut session = String::new();
+        for f in std::fs::read_dir(w.dir()).unwrap() {
+            let p = f.unwrap().path();
+            let text = std::fs::read_to_string(&p).unwrap();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with("boot-") {
+                boot = text;
+            } else if name.starts_with("session-") {
+                session = text;
+            }
+        }
+        assert!(boot.contains("power on") && boot.contains("admin change"));
+        assert!(boot.contains("after") && !boot.contains("inside"), "{boot}");
+        assert!(session.contains("session_started") && session.contains("inside"));
+        assert!(session.contains("session_ended") && !session.contains("after"));
     }
 
     #[test]
