@@ -338,6 +338,10 @@ impl Client {
         S: ParameterStore,
         D: Device<S> + ?Sized,
     {
+        // A data model without the Inform's identity is refused before anything starts.
+        self.agent
+            .check_store(store)
+            .map_err(|e| Error::InvalidConfig(e.to_string()))?;
         // The connection-request sockets live as long as this call (digest §7, §8).
         self.connreq = None;
         self.connreq = Some(ConnReqRuntime::new(

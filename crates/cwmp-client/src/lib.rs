@@ -38,6 +38,58 @@
 //! # Ok::<(), cwmp_client::Error>(())
 //! ```
 //!
+//! # What the data model must define
+//!
+//! The Inform reads [`cwmp_engine::REQUIRED_PARAMETERS`] (below the root, `Device.`):
+//! `DeviceInfo.Manufacturer`, `ManufacturerOUI`, `ProductClass`, `SerialNumber` (the
+//! `DeviceId`) and `ManagementServer.URL`; [`Client::run`] refuses a store without them
+//! ([`Error::InvalidConfig`]). The rest of the Inform's `ParameterList` is the table's
+//! forced-inform parameters (TR-069 asks for `HardwareVersion`, `SoftwareVersion`,
+//! `ProvisioningCode`, `ParameterKey`, `ConnectionRequestURL`; mark them `forced_inform`).
+//! The periodic, retry and connection-request parameters of `ManagementServer.` are read when
+//! present and take their TR-069 defaults otherwise.
+//!
+//! # Examples
+//!
+//! In the repository's `examples/` (each run against the fake ACS by a test):
+//! `minimal_agent.rs` (this client with an in-memory table) and `own_event_loop.rs` (the
+//! sans-IO engine driven by the embedder's own loop). `cpe-agent` is the complete device.
+//!
+//! # After a Download that needs a reboot (firmware)
+//!
+//! The result of a firmware install is reported after the reboot, in the boot session, with
+//! `1 BOOT`, `7 TRANSFER COMPLETE` and `M Download` together (TR-069 Annex A.3.2.8):
+//!
+//! 1. [`Device::download`] hands you the request; fetch and verify the image on your own
+//!    thread, and keep a journal of your own (accepted → downloading → installing → done).
+//! 2. Install it, mark it done in the journal, then call [`ClientHandle::shutdown`]: `run`
+//!    returns, and you reboot (in process or for real). Do not call
+//!    [`ClientHandle::transfer_complete`] for it: the engine still holds the transfer as in
+//!    progress in the [`cwmp_engine::PersistentState`] it persisted.
+//! 3. At the next boot, before [`Client::new`], move the journal's result into the loaded
+//!    state with [`cwmp_engine::PersistentState::complete_transfer`] and persist it; then
+//!    build the client from it. The boot Inform carries the result and the TransferComplete
+//!    follows in that session. A crash anywhere in between repeats step 3 harmlessly: the
+//!    state holds either the transfer or its result, never both.
+//!
+//! ```no_run
+//! # fn load_state() -> cwmp_engine::PersistentState { unimplemented!() }
+//! # fn save_state(_: &cwmp_engine::PersistentState) {}
+//! # struct Journal { key: String, ok: bool, start: cwmp_model::DateTime, end: cwmp_model::DateTime }
+//! # fn finished_install() -> Option<Journal> { None }
+//! use cwmp_model::{Fault, FaultCode};
+//! let mut state = load_state();
+//! if let Some(j) = finished_install() {
+//!     let fault = (!j.ok).then(|| Fault::with_message(FaultCode::FileTransferFailure, "image refused"));
+//!     if state.complete_transfer(&j.key, fault.as_ref(), j.start, j.end) {
+//!         save_state(&state); // before the client runs: the boot Inform carries it
+//!     }
+//! }
+//! // … Client::new(config, state, BootReason::PowerOn, seed)
+//! ```
+//!
+//! `cpe-agent`'s `transfer.rs` is the complete implementation of this flow.
+//!
 //! # Connection requests (digest §7, §8)
 //!
 //! Turn them on in [`ClientConfig::connection_requests`]; [`Client::run`] then owns the

@@ -91,6 +91,22 @@ pub(crate) mod names {
     pub(crate) const SERIAL_NUMBER: &str = "DeviceInfo.SerialNumber";
 }
 
+/// The parameters every data model must define for the Inform (names relative to
+/// [`AgentConfig::root`]): the `DeviceId` (Manufacturer, ManufacturerOUI, ProductClass,
+/// SerialNumber; TR-069 Annex A.3.3.1) and the ACS URL. The rest of the Inform's
+/// `ParameterList` are the data model's forced-inform parameters (for Device:1:
+/// `DeviceInfo.HardwareVersion`, `SoftwareVersion`, `ProvisioningCode`,
+/// `ManagementServer.ParameterKey`, `ConnectionRequestURL`, `DeviceSummary`), which the store
+/// reports through [`ParameterStore::forced_inform`]. [`Agent::check_store`] refuses a store
+/// without the required ones.
+pub const REQUIRED_PARAMETERS: &[&str] = &[
+    names::MANUFACTURER,
+    names::OUI,
+    names::PRODUCT_CLASS,
+    names::SERIAL_NUMBER,
+    names::URL,
+];
+
 /// The sans-IO CWMP agent (design invariant 1).
 ///
 /// # Drain rule (design invariant 2)
@@ -151,6 +167,9 @@ pub(crate) mod names {
 /// // retry wait (5–10 s) the second attempt went out and timed out too.
 /// assert_eq!(posts, 2);
 /// assert_eq!(agent.retry_count(), 2);
+/// // This toy table has no DeviceId: a real device is refused until it defines one.
+/// let err = agent.check_store(&mut store).unwrap_err().to_string();
+/// assert!(err.contains("Device.DeviceInfo.Manufacturer"), "{err}");
 /// ```
 pub struct Agent {
     config: AgentConfig,
@@ -447,6 +466,26 @@ impl Agent {
                 format!("{root}{}", stun::names::NAT_DETECTED),
             ];
             self.handle_value_changed(store, now, &names);
+        }
+    }
+
+    /// Check that `store`'s data model defines [`REQUIRED_PARAMETERS`], so that a device
+    /// built on an incomplete table is refused at start instead of sending an Inform with
+    /// empty identity fields. The blocking client calls it in `Client::run`; an embedder
+    /// with its own loop calls it once before the first input.
+    pub fn check_store<S: ParameterStore + ?Sized>(&self, store: &mut S) -> Result<(), Error> {
+        let missing: Vec<String> = REQUIRED_PARAMETERS
+            .iter()
+            .map(|rel| format!("{}{rel}", self.config.root))
+            .filter(|name| store.internal_value(name).is_none())
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidConfig(format!(
+                "the data model lacks {} (the Inform needs them)",
+                missing.join(", ")
+            )))
         }
     }
 

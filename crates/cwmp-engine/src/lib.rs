@@ -63,7 +63,9 @@ mod stun;
 mod timer;
 mod trace;
 
-pub use agent::{Agent, MAX_INFORM_EVENTS, MAX_RESTORED_ENTRIES, SUPPORTED_CWMP_VERSIONS};
+pub use agent::{
+    Agent, MAX_INFORM_EVENTS, MAX_RESTORED_ENTRIES, REQUIRED_PARAMETERS, SUPPORTED_CWMP_VERSIONS,
+};
 pub use clock::{Now, CLOCK_STEP_TOLERANCE};
 pub use config::{AgentConfig, MIN_RESPONSE_TIMEOUT};
 pub use error::Error;

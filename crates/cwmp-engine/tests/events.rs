@@ -423,3 +423,17 @@ fn persist_comes_before_the_action_it_protects() {
         .unwrap();
     assert!(ended < reboot, "reboot only after the session ended");
 }
+
+#[test]
+fn a_complete_data_model_passes_the_store_check() {
+    let mut sim = sim();
+    let agent = cwmp_engine::Agent::new(
+        cwmp_engine::AgentConfig::default(),
+        PersistentState::new(),
+        BootReason::PowerOn,
+        1,
+        sim.clock.now(),
+    )
+    .unwrap();
+    assert!(agent.check_store(&mut sim.store).is_ok());
+}
