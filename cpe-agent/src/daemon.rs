@@ -184,6 +184,8 @@ pub fn run(cfg: Config) -> Result<(), String> {
         let mut dev = Phone {
             dir: dir.clone(),
             trace: trace.clone(),
+            sessions: crate::session_log::SessionLog::new(),
+            stop: stop.clone(),
             default_identity: identity,
             model: model.clone(),
             reboot: reboot_requested.clone(),
@@ -350,6 +352,10 @@ fn handle_request(req: Request, model: &Arc<DeskPhoneModel>, client: &CurrentCli
 struct Phone {
     dir: PathBuf,
     trace: Arc<Mutex<TraceWriter>>,
+    /// The one-line-per-session log.
+    sessions: crate::session_log::SessionLog,
+    /// Set when the daemon is stopping (a session cut short then is not the ACS's fault).
+    stop: Arc<AtomicBool>,
     default_identity: ClientIdentity,
     model: Arc<DeskPhoneModel>,
     /// Set by a download that needs a reboot (firmware): the boot loop reboots on shutdown.
@@ -417,6 +423,12 @@ impl Device<OcmsStore> for Phone {
 
     fn trace(&mut self, event: &TraceEvent) {
         log::debug!("{event:?}");
+        for line in self
+            .sessions
+            .on_event(event, self.stop.load(Ordering::SeqCst))
+        {
+            log::log!(line.level, "{}", line.text);
+        }
         self.trace
             .lock()
             .unwrap_or_else(|p| p.into_inner())

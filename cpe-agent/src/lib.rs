@@ -21,6 +21,7 @@ pub mod identity;
 pub mod items;
 pub mod netinfo;
 pub mod phone;
+pub mod session_log;
 pub mod state;
 pub mod trace;
 pub mod transfer;

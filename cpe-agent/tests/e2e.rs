@@ -1077,3 +1077,49 @@ fn a_configuration_with_several_errors_reports_them_all() {
         assert_eq!(lines.len(), 1, "{key}: {err}");
     }
 }
+
+/// One info line per session (events → the ACS's requests with counts → result, duration);
+/// a connection failure names the URL and when the next attempt is due.
+#[test]
+fn each_session_is_one_log_line_and_a_failure_says_when_the_next_attempt_is() {
+    let acs = FakeAcs::builder()
+        .cwmp(CwmpScript::new().session([
+            gpv(&["Device.DeviceInfo.UpTime"]),
+            gpv(&["Device.DeviceInfo.UpTime"]),
+        ]))
+        .start()
+        .expect("acs");
+    let mut phone = Phone::new(acs.url(), "");
+    phone.start();
+    wait_sessions(&acs, 1, &phone);
+    let want = "session 1: 0 BOOTSTRAP, 1 BOOT → GetParameterValues(2) → ok in ";
+    let deadline = Instant::now() + WAIT;
+    while !phone.log().contains(want) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(phone.log().contains(want), "{}", phone.log());
+    assert!(phone.terminate().success());
+
+    // An ACS that refuses connections: the warning names the URL and the retry.
+    let port = free_port();
+    let mut down = Phone::new(&format!("http://127.0.0.1:{port}/acs"), "");
+    down.start();
+    let said = |p: &Phone| {
+        p.log().lines().any(|l| {
+            l.contains("WARN")
+                && l.contains(&format!("http://127.0.0.1:{port}/acs: "))
+                && l.contains("; retry 1 in ")
+        })
+    };
+    let deadline = Instant::now() + WAIT;
+    while !said(&down) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(said(&down), "{}", down.log());
+    assert!(down.terminate().success());
+    // Stopping is not the ACS's fault.
+    assert!(!down
+        .log()
+        .lines()
+        .any(|l| l.contains("WARN") && l.contains("shut down")));
+}

@@ -445,7 +445,9 @@ impl Client {
         while let Some(out) = self.agent.poll_output() {
             match out {
                 Output::SessionStarted { session_id } => {
-                    log::info!("CWMP session {session_id} started");
+                    // Debug: an embedder's log gets one line per session from the trace
+                    // events (cpe-agent's session_log), not three.
+                    log::debug!("CWMP session {session_id} started");
                     self.end_http();
                 }
                 Output::SendPost {
@@ -472,7 +474,7 @@ impl Client {
                                 body: r.body,
                             },
                             Err(e) => {
-                                log::warn!("session {session_id}: {e}");
+                                log::debug!("session {session_id}: {e}");
                                 Input::HttpFailed {
                                     reason: e.to_string(),
                                 }
@@ -484,7 +486,7 @@ impl Client {
                     self.agent.handle_input(store, now, input);
                 }
                 Output::SessionEnded { session_id, ok } => {
-                    log::info!(
+                    log::debug!(
                         "CWMP session {session_id} ended {}",
                         if ok { "successfully" } else { "with a failure" }
                     );
