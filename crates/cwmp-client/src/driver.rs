@@ -443,6 +443,9 @@ impl Client {
                 Output::SessionStarted { session_id } => {
                     log::info!("CWMP session {session_id} started");
                     self.end_http();
+                    if let Some(c) = &self.connreq {
+                        c.session_started();
+                    }
                 }
                 Output::SendPost {
                     url,
