@@ -4,6 +4,8 @@
 //! state-dir = "/var/lib/cpe-agent"                 # created if missing
 //! connection-request-address = "0.0.0.0:7547"     # HTTP connection-request listener
 //! udp-address = "0.0.0.0:7547"                    # STUN and UDP connection requests
+//! connection-request-burst = 10                   # requests at once beyond a session's free one
+//! connection-request-rate = 1                     # and then this many per second (may be 0.5)
 //! # config-encryption-key = "<64 hex digits>"    # decrypts vendor configuration files
 //!
 //! [items]                                         # factory defaults, by OCMS item name
@@ -22,6 +24,7 @@ use deskphone_datamodel::DeskPhoneModel;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Largest configuration file read (the PEM items make it a few tens of KiB at most).
 const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
@@ -35,6 +38,12 @@ pub struct Config {
     pub connection_request_address: Option<SocketAddr>,
     /// Where the UDP socket for STUN and UDP connection requests binds (`None`: none).
     pub udp_address: Option<SocketAddr>,
+    /// `connection-request-burst`: HTTP connection requests accepted back to back beyond each
+    /// session's free one (1 to 10000; default 10, [`cwmp_client::ConnectionRequestConfig`]).
+    pub connection_request_burst: u32,
+    /// `connection-request-rate` (requests per second, more than 0 and at most 1000; default
+    /// 1) as the interval at which the burst refills.
+    pub connection_request_refill: Duration,
     /// The key that decrypts vendor configuration files (64 hex digits, AES-256; see
     /// `vendor_config`), `config-encryption-key`; `None`: files are plain TOML.
     pub config_encryption_key: Option<String>,
@@ -52,6 +61,8 @@ impl fmt::Debug for Config {
                 &self.connection_request_address,
             )
             .field("udp_address", &self.udp_address)
+            .field("connection_request_burst", &self.connection_request_burst)
+            .field("connection_request_refill", &self.connection_request_refill)
             .field(
                 "config_encryption_key",
                 &self.config_encryption_key.as_ref().map(|_| "<redacted>"),
@@ -119,6 +130,9 @@ impl Config {
         let mut udp_address = None;
         let mut items = Vec::new();
         let mut config_encryption_key = None;
+        let cr_defaults = cwmp_client::ConnectionRequestConfig::default();
+        let mut connection_request_burst = cr_defaults.burst;
+        let mut connection_request_refill = cr_defaults.refill_every;
         for (key, value) in &doc {
             match key.as_str() {
                 "state-dir" => match value.as_str() {
@@ -133,6 +147,30 @@ impl Config {
                     Ok(a) => udp_address = Some(a),
                     Err(e) => errors.push(e.0),
                 },
+                "connection-request-burst" => {
+                    match value.as_integer().and_then(|n| u32::try_from(n).ok()) {
+                        Some(n @ 1..=10_000) => connection_request_burst = n,
+                        _ => errors.push(
+                            "connection-request-burst: expected an integer from 1 to 10000".into(),
+                        ),
+                    }
+                }
+                "connection-request-rate" => {
+                    match value
+                        .as_float()
+                        .or_else(|| value.as_integer().map(|n| n as f64))
+                        .filter(|r| r.is_finite() && *r > 0.0 && *r <= 1000.0)
+                    {
+                        Some(rate) => {
+                            connection_request_refill = Duration::from_secs_f64(1.0 / rate)
+                        }
+                        None => errors.push(
+                            "connection-request-rate: expected requests per second, \
+                             more than 0 and at most 1000 (e.g. 1 or 0.5)"
+                                .into(),
+                        ),
+                    }
+                }
                 "config-encryption-key" => match value.as_str() {
                     Some(k) if k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()) => {
                         config_encryption_key = Some(k.to_owned())
@@ -177,6 +215,8 @@ impl Config {
                 state_dir,
                 connection_request_address,
                 udp_address,
+                connection_request_burst,
+                connection_request_refill,
                 config_encryption_key,
                 items,
             }),
@@ -230,6 +270,47 @@ mod tests {
         assert!(e("state-dir = \"x\"\n[items]\nreg-ttl = 1.5").contains("reg-ttl"));
         assert!(e("state-dir = \"x\"\nudp-address = \"nope\"").contains("udp-address"));
         assert!(e("udp-address = \"0.0.0.0:1\"").contains("state-dir"));
+    }
+
+    #[test]
+    fn connection_request_limits() {
+        let m = model();
+        let c = Config::parse("state-dir = \"x\"", &m).unwrap();
+        assert_eq!(c.connection_request_burst, 10);
+        assert_eq!(c.connection_request_refill, Duration::from_secs(1));
+        let c = Config::parse(
+            "state-dir = \"x\"\nconnection-request-burst = 30\nconnection-request-rate = 4",
+            &m,
+        )
+        .unwrap();
+        assert_eq!(c.connection_request_burst, 30);
+        assert_eq!(c.connection_request_refill, Duration::from_millis(250));
+        let c = Config::parse("state-dir = \"x\"\nconnection-request-rate = 0.5", &m).unwrap();
+        assert_eq!(c.connection_request_refill, Duration::from_secs(2));
+        let e = |t: &str| {
+            Config::parse(&format!("state-dir = \"x\"\n{t}"), &m)
+                .unwrap_err()
+                .0
+        };
+        for bad in [
+            "connection-request-burst = 0",
+            "connection-request-burst = -1",
+            "connection-request-burst = 10001",
+            "connection-request-burst = 2.5",
+            "connection-request-burst = \"10\"",
+        ] {
+            assert!(e(bad).contains("connection-request-burst"), "{bad}");
+        }
+        for bad in [
+            "connection-request-rate = 0",
+            "connection-request-rate = -1",
+            "connection-request-rate = 1001",
+            "connection-request-rate = nan",
+            "connection-request-rate = inf",
+            "connection-request-rate = \"1\"",
+        ] {
+            assert!(e(bad).contains("connection-request-rate"), "{bad}");
+        }
     }
 
     #[test]

@@ -149,6 +149,8 @@ pub fn run(cfg: Config) -> Result<(), String> {
             connection_requests: ConnectionRequestConfig {
                 http_bind: cfg.connection_request_address,
                 udp_bind: cfg.udp_address,
+                burst: cfg.connection_request_burst,
+                refill_every: cfg.connection_request_refill,
                 ..ConnectionRequestConfig::default()
             },
             ..ClientConfig::default()

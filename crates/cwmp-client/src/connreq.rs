@@ -277,6 +277,13 @@ impl ConnReqRuntime {
         inputs
     }
 
+    /// A CWMP session started: tells the HTTP listener's rate limit (a new session period).
+    pub(crate) fn session_started(&self) {
+        if let Some(l) = &self.http {
+            l.session_started();
+        }
+    }
+
     /// [`cwmp_engine::Output::SendDatagram`].
     pub(crate) fn send_datagram(&self, to: SocketAddr, payload: &[u8]) {
         match &self.udp {

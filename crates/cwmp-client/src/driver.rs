@@ -449,6 +449,9 @@ impl Client {
                     // events (cpe-agent's session_log), not three.
                     log::debug!("CWMP session {session_id} started");
                     self.end_http();
+                    if let Some(c) = &self.connreq {
+                        c.session_started();
+                    }
                 }
                 Output::SendPost {
                     url,

@@ -24,10 +24,14 @@
 //!   every turn of its loop, so an ACS change applies to the next request.
 //! * **Order.** The engine hears of an accepted request only after its 200 was written
 //!   (digest §7: answer before starting the session).
+//! * **Rate limit.** The driver reports every session start (`HttpListener::session_started`):
+//!   each session period has one free request, further ones spend the token bucket
+//!   ([`ConnectionRequestConfig::burst`], [`ConnectionRequestConfig::refill_every`]); the
+//!   rule is [`cwmp_connreq::ConnectionRequestServer`]'s.
 
 use cwmp_connreq::{
-    parse_request, ConnectionRequestServer, Credentials as CrCredentials, RequestError,
-    MAX_HEAD_SIZE,
+    parse_request, ConnectionRequestServer, Credentials as CrCredentials, RateLimiter,
+    RequestError, DEFAULT_BURST, DEFAULT_REFILL, MAX_HEAD_SIZE,
 };
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -60,6 +64,12 @@ pub struct ConnectionRequestConfig {
     pub head_timeout: Duration,
     /// The Digest realm (default `"cwmp"`).
     pub realm: String,
+    /// Connection requests accepted back to back beyond each session's free one (default
+    /// [`DEFAULT_BURST`], 10). See [`cwmp_connreq::ConnectionRequestServer`] for what counts.
+    pub burst: u32,
+    /// One more request accepted per this interval in the long run (default
+    /// [`DEFAULT_REFILL`], one a second; zero = no limit).
+    pub refill_every: Duration,
 }
 
 impl Default for ConnectionRequestConfig {
@@ -70,6 +80,8 @@ impl Default for ConnectionRequestConfig {
             max_connections: 16,
             head_timeout: Duration::from_secs(5),
             realm: "cwmp".to_owned(),
+            burst: DEFAULT_BURST,
+            refill_every: DEFAULT_REFILL,
         }
     }
 }
@@ -128,7 +140,10 @@ impl HttpListener {
         let listener = TcpListener::bind(bind)?;
         let local = listener.local_addr()?;
         let shared = Arc::new(Shared {
-            server: Mutex::new(ConnectionRequestServer::new(path, &config.realm)),
+            server: Mutex::new(
+                ConnectionRequestServer::new(path, &config.realm)
+                    .with_rate_limiter(RateLimiter::new(config.burst, config.refill_every)),
+            ),
             credentials,
             handle,
             active: AtomicUsize::new(0),
@@ -151,6 +166,16 @@ impl HttpListener {
     /// The bound address.
     pub(crate) fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// A CWMP session started: a new period for the rate limit (see
+    /// [`ConnectionRequestServer::session_started`]).
+    pub(crate) fn session_started(&self) {
+        self.shared
+            .server
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .session_started();
     }
 }
 

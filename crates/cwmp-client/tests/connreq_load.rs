@@ -1,8 +1,9 @@
 //! Load on the HTTP connection-request listener of the real `Client` (digest §7): many
 //! concurrent good and bad requests. The agent keeps serving, its memory stays flat, and the
-//! ACS sees the sessions the rules predict: a burst of accepted requests opens one session,
-//! plus at most one follow-up for those accepted while it ran; the rest of the good requests
-//! get 503 from the rate limiter.
+//! ACS sees the sessions the rules predict: never two at once; a burst of accepted requests
+//! opens one session plus a follow-up for those accepted while it ran, and once the flood has
+//! been refused it causes sessions only at the refill rate; the good requests beyond the
+//! session's free one and the token bucket get 503.
 //!
 //! The small run is part of the normal test run; the large one (2000 requests, 16 threads)
 //! is `#[ignore]`d and prints figures:
@@ -131,6 +132,7 @@ struct Figures {
     rss_after: u64,
     by_outcome: BTreeMap<(Kind, u16), usize>,
     sessions: usize,
+    max_open: usize,
 }
 
 fn load(total: usize, threads: usize) -> Figures {
@@ -188,6 +190,7 @@ fn load(total: usize, threads: usize) -> Figures {
         *by_outcome.entry((*k, *s)).or_insert(0) += 1;
     }
     let sessions = rig.cr_sessions();
+    let max_open = rig.acs.max_open_sessions();
     // The agent still serves.
     let after = one(&authority, &path, Kind::NoCredentials, 0);
     assert_eq!(after, 401, "the listener still answers");
@@ -201,6 +204,7 @@ fn load(total: usize, threads: usize) -> Figures {
         rss_after,
         by_outcome,
         sessions,
+        max_open,
     }
 }
 
@@ -226,10 +230,11 @@ fn check(f: &Figures, total: usize) {
         count(Kind::Garbage, 400) + count(Kind::Garbage, 0),
         kind_total(Kind::Garbage)
     );
-    // Good ones: accepted within the rate limiter's budget, 503 beyond it.
+    // Good ones: accepted within the budget (one free request per session period, the
+    // burst, the refill over the elapsed time), 503 beyond it.
     let accepted = count(Kind::Good, 200) + count(Kind::Good, 204);
-    let budget =
-        DEFAULT_BURST as usize + (f.elapsed.as_secs() / DEFAULT_REFILL.as_secs()) as usize + 1;
+    let refilled = (f.elapsed.as_secs_f64() / DEFAULT_REFILL.as_secs_f64()).ceil() as usize;
+    let budget = DEFAULT_BURST as usize + refilled + f.sessions + 1;
     assert!(
         accepted >= 1 && accepted <= budget,
         "accepted {accepted}, budget {budget}"
@@ -246,8 +251,18 @@ fn check(f: &Figures, total: usize) {
         .map(|(_, n)| n)
         .sum();
     assert!(dropped * 10 <= total, "{dropped} of {total} dropped");
-    // One session for the burst, at most one follow-up.
-    assert!((1..=2).contains(&f.sessions), "{} sessions", f.sessions);
+    // Never two sessions at once. The burst opens one session and at most one follow-up;
+    // once refused, the flood causes sessions only at the refill rate.
+    assert_eq!(f.max_open, 1, "sessions at once");
+    assert!(
+        f.sessions >= 1 && f.sessions <= 2 + refilled,
+        "{} sessions",
+        f.sessions
+    );
+    assert!(
+        count(Kind::Good, 503) > 0,
+        "the flood was refused beyond the budget"
+    );
     // Memory stays flat (connection threads end; nothing accumulates per request).
     let growth = f.rss_after.saturating_sub(f.rss_before);
     assert!(growth < 16 * 1024, "RSS grew by {growth} KiB");
@@ -256,7 +271,8 @@ fn check(f: &Figures, total: usize) {
 fn report(f: &Figures) {
     eprintln!(
         "connreq load: {} requests in {:.2?} = {:.0} req/s; latency p50 {:.2?}, p99 {:.2?}; \
-         RSS {} KiB -> {} KiB; sessions with 6 CONNECTION REQUEST: {}; outcomes {:?}",
+         RSS {} KiB -> {} KiB; sessions with 6 CONNECTION REQUEST: {} (at most {} at once); \
+         outcomes {:?}",
         f.requests,
         f.elapsed,
         f.requests as f64 / f.elapsed.as_secs_f64(),
@@ -265,6 +281,7 @@ fn report(f: &Figures) {
         f.rss_before,
         f.rss_after,
         f.sessions,
+        f.max_open,
         f.by_outcome
     );
 }

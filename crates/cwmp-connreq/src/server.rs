@@ -14,13 +14,37 @@
 //!             Digest verify ── Refused ──► 401 + fresh challenge (keep-alive if allowed)
 //!                 │          ── Stale ────► 401 + challenge with stale=true
 //!                 │ Ok
+//!             this session's free request unused? ─ yes ─► 200 (free)
+//!                 │ no
 //!             rate limiter has a token? ────────── no ──► 503 (no Retry-After)
 //!                 │ yes
 //!                 └─► 200, accepted = true: the engine starts a "6 CONNECTION REQUEST" session
+//!                     (or folds it into the one it already has pending)
 //! ```
 //!
-//! The rate limiter only counts authenticated requests: a client without the credentials can
-//! never use up the ACS's budget and so cannot block real connection requests with a flood.
+//! **What counts against the limit** (decision; issue 10). An ACS that sends one connection
+//! request per task and waits for each session (GenieACS does; its next request often arrives
+//! while the previous session is still ending) must never be refused, however fast its tasks
+//! come, while a flood must still get `503` and cause no more than one session at a time. The
+//! listener cannot tell the two apart by rate, since sessions run one after another either way; it can by
+//! *requests per session*:
+//!
+//! * **One free request per session.** The first authenticated request after a session
+//!   started (or after start-up) is always accepted and costs nothing: it starts the next
+//!   session, or is folded into the follow-up of the running one. The driver reports session
+//!   starts with [`ConnectionRequestServer::session_started`].
+//! * **Every further request** before the next session starts adds no session (the engine
+//!   folds it into the one already asked for, digest §7: several requests, one session). It is
+//!   answered `200` while the token bucket ([`RateLimiter`]: a burst, then a sustained rate)
+//!   has a token, and `503` beyond that.
+//! * **A flood loses its free request.** A session period in which a request was refused does
+//!   not give the next period a free request, so a sustained flood causes sessions only at the
+//!   bucket's rate, one at a time. The free request comes back after a period without a
+//!   refusal.
+//!
+//! The rate limiter only counts authenticated requests, and a request with bad credentials
+//! never uses the free request either: a client without the credentials can never use up the
+//! ACS's budget and so cannot block real connection requests with a flood.
 //! Path and method are checked before authentication: the answers reveal nothing secret (the
 //! right path is not disclosed by a 404 for a wrong one).
 
@@ -99,6 +123,10 @@ pub struct ConnectionRequestServer {
     path: String,
     digest: DigestAuth,
     limiter: RateLimiter,
+    /// The free request of this session period is still unused.
+    free: bool,
+    /// A request was refused (`503`) in this session period.
+    refused: bool,
 }
 
 impl ConnectionRequestServer {
@@ -112,7 +140,17 @@ impl ConnectionRequestServer {
             path: normalise_path(path),
             digest: DigestAuth::new(realm, DEFAULT_NONCE_LIFETIME),
             limiter: RateLimiter::default(),
+            free: true,
+            refused: false,
         }
+    }
+
+    /// A CWMP session started (for any reason): a new session period begins, with its free
+    /// request unless a request was refused in the period that ends (see the module
+    /// documentation).
+    pub fn session_started(&mut self) {
+        self.free = !self.refused;
+        self.refused = false;
     }
 
     /// Replaces the Digest verifier (to change the nonce lifetime or table size).
@@ -174,9 +212,10 @@ impl ConnectionRequestServer {
         );
         let (challenge, outcome) = match verdict {
             Verdict::Ok => {
-                return if self.limiter.try_acquire(now) {
+                return if std::mem::take(&mut self.free) || self.limiter.try_acquire(now) {
                     final_reply(Response::Ok, Outcome::Accepted)
                 } else {
+                    self.refused = true;
                     final_reply(Response::ServiceUnavailable, Outcome::RateLimited)
                 };
             }
@@ -285,13 +324,13 @@ mod tests {
         let mut s = server();
         let t0 = Instant::now();
         let ch = s.digest.challenge(t0, [1; 16]);
-        assert!(s
-            .handle(t0, &authed_request(&ch, 1), CREDS, [0; 16])
-            .accepted());
-        assert!(s
-            .handle(t0, &authed_request(&ch, 2), CREDS, [0; 16])
-            .accepted());
-        let third = s.handle(t0, &authed_request(&ch, 3), CREDS, [0; 16]);
+        // The session's free request, then the bucket's two tokens.
+        for nc in 1..=3 {
+            assert!(s
+                .handle(t0, &authed_request(&ch, nc), CREDS, [0; 16])
+                .accepted());
+        }
+        let third = s.handle(t0, &authed_request(&ch, 4), CREDS, [0; 16]);
         assert_eq!(third.outcome, Outcome::RateLimited);
         let bytes = String::from_utf8(third.to_bytes()).unwrap();
         assert!(bytes.starts_with("HTTP/1.1 503 "));
@@ -306,6 +345,106 @@ mod tests {
         assert!(s
             .handle(later, &authed_request(&ch, 1), CREDS, [0; 16])
             .accepted());
+    }
+
+    /// `n` authenticated requests at `now` on one nonce (fresh nonce counts from `nc`); how
+    /// many were accepted.
+    fn accepted_of(s: &mut ConnectionRequestServer, now: Instant, n: u32) -> u32 {
+        let ch = s.digest.challenge(now, rand_bytes(n));
+        (1..=n)
+            .filter(|nc| {
+                let r = s.handle(now, &authed_request(&ch, *nc), CREDS, [0; 16]);
+                assert_ne!(r.response.status_code(), 401, "{r:?}");
+                r.accepted()
+            })
+            .count() as u32
+    }
+
+    fn rand_bytes(n: u32) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        b[..4].copy_from_slice(&n.to_be_bytes());
+        b
+    }
+
+    /// Issue 10: GenieACS posted six tasks in under three seconds and the sixth got 503. The
+    /// defaults take at least ten at once and one a second after that.
+    #[test]
+    fn defaults_take_a_burst_of_ten_then_one_a_second() {
+        let mut s = ConnectionRequestServer::new(PATH, "r");
+        let t0 = Instant::now();
+        assert!(accepted_of(&mut s, t0, 10) == 10);
+        // The rest of the burst: at most the free request and the bucket.
+        assert!(accepted_of(&mut s, t0, 100) <= 1);
+        for k in 1..=20u64 {
+            assert_eq!(
+                accepted_of(&mut s, t0 + Duration::from_secs(k), 1),
+                1,
+                "{k} s"
+            );
+        }
+    }
+
+    /// An ACS that sends one request per task and waits for its session is never refused,
+    /// however fast the sessions go (no time passes here at all).
+    #[test]
+    fn one_request_per_session_is_never_refused() {
+        let mut s = server();
+        let t0 = Instant::now();
+        for i in 0..500 {
+            assert_eq!(accepted_of(&mut s, t0, 1), 1, "request {i}");
+            s.session_started();
+        }
+        // GenieACS's variant: the next request arrives while the previous session still runs
+        // (after it started) and is folded into its follow-up.
+        for i in 0..500 {
+            s.session_started();
+            assert_eq!(accepted_of(&mut s, t0, 1), 1, "request {i}");
+        }
+    }
+
+    /// A flood of good requests gets 503 beyond the free request and the bucket, and once it
+    /// has been refused it causes sessions only at the bucket's rate.
+    #[test]
+    fn a_flood_is_refused_and_loses_its_free_request() {
+        // A burst of 2, one token a minute.
+        let mut s = server();
+        let t0 = Instant::now();
+        assert_eq!(accepted_of(&mut s, t0, 300), 3);
+        // The flood goes on through the sessions it caused: no free request any more.
+        s.session_started();
+        assert_eq!(accepted_of(&mut s, t0, 300), 0);
+        s.session_started();
+        assert_eq!(accepted_of(&mut s, t0 + Duration::from_secs(30), 300), 0);
+        let t1 = t0 + Duration::from_secs(60);
+        assert_eq!(accepted_of(&mut s, t1, 300), 1, "one token a minute");
+        s.session_started();
+        // A calm period (one request, no refusal) gives the free request back.
+        let t2 = t1 + Duration::from_secs(60);
+        assert_eq!(accepted_of(&mut s, t2, 1), 1);
+        s.session_started();
+        assert_eq!(accepted_of(&mut s, t2, 1), 1, "free again");
+        s.session_started();
+        assert_eq!(accepted_of(&mut s, t2, 1), 1, "free again");
+    }
+
+    /// Bad credentials use neither the free request nor the bucket.
+    #[test]
+    fn bad_credentials_use_no_allowance() {
+        let mut s = server();
+        let t0 = Instant::now();
+        let ch = s.digest.challenge(t0, [9; 16]);
+        let c = parse_challenge(&ch).unwrap();
+        for nc in 1..=500 {
+            let auth = authorization_header(&c, CREDS.username, "wrong", "GET", PATH, "ab", nc);
+            let raw = format!("GET {PATH} HTTP/1.1\r\nAuthorization: {auth}\r\n\r\n");
+            let r = s.handle(t0, &parse_request(raw.as_bytes()).unwrap(), CREDS, [1; 16]);
+            assert_eq!(r.response.status_code(), 401);
+        }
+        assert_eq!(
+            accepted_of(&mut s, t0, 100),
+            3,
+            "free request and a burst of 2"
+        );
     }
 
     #[test]

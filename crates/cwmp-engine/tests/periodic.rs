@@ -182,3 +182,38 @@ fn wall_clock_step_reanchors_the_schedule() {
     assert_eq!(times.len(), 3, "{times:?}");
     assert!(times.iter().all(|t| t.rem_euclid(3600) == 0), "{times:?}");
 }
+
+/// GenieACS's default `inform` provision sets `PeriodicInformTime` with milliseconds
+/// (issue 10 part 3): the phase is that exact instant, not the whole second before it.
+#[test]
+fn sub_second_anchor_sets_the_exact_phase() {
+    let mut sim = sim();
+    set(&mut sim, "PeriodicInformInterval", "300");
+    sim.acs.push(SessionScript::new().request(spv(
+        "PeriodicInformTime",
+        "1970-01-01T17:11:09.346Z",
+        cwmp_model::XsdType::DateTime,
+    )));
+    sim.run_for(Duration::from_secs(3600));
+    // The value reads back as set.
+    assert_eq!(
+        sim.store
+            .get_values(&[format!("{MS}PeriodicInformTime")])
+            .unwrap()[0]
+            .value
+            .to_lexical(),
+        "1970-01-01T17:11:09.346Z"
+    );
+    let times: Vec<i128> = sim
+        .acs
+        .informs
+        .iter()
+        .filter(|i| i.has_event("2 PERIODIC"))
+        .map(|i| i.inform.current_time.0.unix_timestamp_nanos())
+        .collect();
+    assert!(times.len() >= 11, "{times:?}");
+    // 17:11:09.346 is 61 869.346 s after the epoch: 69.346 s into every 300 s period.
+    for t in &times {
+        assert_eq!(t.rem_euclid(300_000_000_000), 69_346_000_000, "{times:?}");
+    }
+}

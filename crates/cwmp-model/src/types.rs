@@ -193,6 +193,16 @@ impl ParamType {
 
 /// An `xsd:dateTime` value. CWMP's Unknown Time is `0001-01-01T00:00:00Z`
 /// ([`DateTime::UNKNOWN`]); a value without a time zone is taken as UTC.
+///
+/// Precision and canonical form (decision; digest §9.1 allows fractional seconds but fixes no
+/// precision): a value keeps its fractional seconds to the nanosecond (the precision of
+/// [`time::OffsetDateTime`]; digits after the ninth are dropped), so an ACS that sets
+/// `1970-01-01T17:11:09.346Z` reads back exactly that (GenieACS sets milliseconds and compares
+/// the string it reads back). The canonical form ([`DateTime::to_xsd`]) is UTC with `Z`; the
+/// fraction has its trailing zeros trimmed and is left out, with its `.`, when it is zero, so
+/// every whole-second value (the Unknown Time included) keeps its familiar
+/// `YYYY-MM-DDThh:mm:ssZ` form. A value set with an offset (`+02:00`) reads back as the same
+/// instant in UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DateTime(pub time::OffsetDateTime);
 
@@ -246,18 +256,27 @@ impl DateTime {
         Some(DateTime(utc))
     }
 
-    /// The canonical wire form: UTC with `Z`, no fractional seconds, e.g. `2024-05-01T10:00:00Z`.
+    /// The canonical wire form: UTC with `Z`, fractional seconds with trailing zeros trimmed and
+    /// none at all when they are zero, e.g. `2024-05-01T10:00:00Z`,
+    /// `1970-01-01T17:11:09.346Z`. `DateTime::parse(&d.to_xsd()) == Some(d)` for every `d`.
     pub fn to_xsd(self) -> String {
         let t = self.0.to_offset(time::UtcOffset::UTC);
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        let mut out = format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
             t.year(),
             u8::from(t.month()),
             t.day(),
             t.hour(),
             t.minute(),
             t.second()
-        )
+        );
+        let nanos = t.nanosecond();
+        if nanos != 0 {
+            let digits = format!(".{nanos:09}");
+            out.push_str(digits.trim_end_matches('0'));
+        }
+        out.push('Z');
+        out
     }
 }
 
@@ -290,7 +309,12 @@ mod datetime_tests {
             DateTime::parse(" 2024-05-01T10:00:00.250Z ")
                 .unwrap()
                 .to_xsd(),
-            "2024-05-01T10:00:00Z"
+            "2024-05-01T10:00:00.25Z"
+        );
+        assert_eq!(
+            DateTime::parse("2024-05-01T10:00:00.000Z"),
+            Some(a),
+            "a zero fraction is the whole second"
         );
         for bad in [
             "",
@@ -306,6 +330,84 @@ mod datetime_tests {
         assert_eq!(DateTime::parse("9999-12-31T23:59:59-05:00"), None);
         assert_eq!(DateTime::parse("0001-01-01T00:00:00+05:00"), None);
         assert!(DateTime::parse("9999-12-31T23:59:59Z").is_some());
+    }
+
+    /// GenieACS's default `inform` provision sets this value and compares what it reads back
+    /// (issue 10 part 3): the fraction must survive.
+    #[test]
+    fn fractional_seconds_are_kept() {
+        for (set, canonical) in [
+            ("1970-01-01T17:11:09.346Z", "1970-01-01T17:11:09.346Z"),
+            ("1970-01-01T17:11:09.346000Z", "1970-01-01T17:11:09.346Z"),
+            ("1970-01-01T19:11:09.346+02:00", "1970-01-01T17:11:09.346Z"),
+            ("1970-01-01T12:11:09.346-05:00", "1970-01-01T17:11:09.346Z"),
+            ("1970-01-01T17:11:09.346", "1970-01-01T17:11:09.346Z"),
+            ("2024-05-01T10:00:00.000001Z", "2024-05-01T10:00:00.000001Z"),
+            (
+                "2024-05-01T10:00:00.123456789Z",
+                "2024-05-01T10:00:00.123456789Z",
+            ),
+            // Digits after the ninth are beyond the kept precision and dropped.
+            (
+                "2024-05-01T10:00:00.1234567891Z",
+                "2024-05-01T10:00:00.123456789Z",
+            ),
+            ("2024-05-01T10:00:00.0Z", "2024-05-01T10:00:00Z"),
+            ("9999-12-31T23:59:59.999999Z", "9999-12-31T23:59:59.999999Z"),
+            ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z"),
+        ] {
+            let d = DateTime::parse(set).unwrap_or_else(|| panic!("{set}"));
+            assert_eq!(d.to_xsd(), canonical, "{set}");
+            assert_eq!(DateTime::parse(canonical), Some(d), "{canonical}");
+        }
+        assert!(DateTime::parse("0001-01-01T00:00:00.000Z")
+            .unwrap()
+            .is_unknown());
+        assert_eq!(
+            DateTime::parse("1970-01-01T17:11:09.346Z")
+                .unwrap()
+                .0
+                .unix_timestamp_nanos(),
+            61_869_346_000_000
+        );
+        // A fraction without digits, or a dot without a fraction, is not a dateTime.
+        assert_eq!(DateTime::parse("2024-05-01T10:00:00.Z"), None);
+    }
+
+    mod props {
+        use super::DateTime;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any instant from year 1 to 9999 at nanosecond precision reads back exactly,
+            /// through its canonical form and through any offset form of it.
+            #[test]
+            fn canonical_round_trip(
+                secs in -62_135_596_800i64..=253_402_300_799i64,
+                nanos in prop_oneof![Just(0u32), 0u32..1_000_000_000, (0u32..1000).prop_map(|ms| ms * 1_000_000)],
+                offset_min in -(14 * 60i32)..=(14 * 60),
+            ) {
+                let t = time::OffsetDateTime::from_unix_timestamp(secs).unwrap()
+                    .replace_nanosecond(nanos).unwrap();
+                let d = DateTime(t);
+                let text = d.to_xsd();
+                prop_assert!(text.ends_with('Z'));
+                // Trailing zeros trimmed; no fraction at all for a whole second.
+                prop_assert_eq!(text.contains('.'), nanos != 0);
+                if nanos != 0 {
+                    prop_assert!(!text.ends_with("0Z"), "{}", text);
+                }
+                prop_assert_eq!(DateTime::parse(&text), Some(d));
+                // The same instant written with an offset normalises to the same value.
+                let off = time::UtcOffset::from_whole_seconds(offset_min * 60).unwrap();
+                if let Some(local) = t.checked_to_offset(off).filter(|l| (1..=9999).contains(&l.year())) {
+                    let text = local
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap();
+                    prop_assert_eq!(DateTime::parse(&text), Some(d), "{}", text);
+                }
+            }
+        }
     }
 }
 

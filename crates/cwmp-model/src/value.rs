@@ -183,8 +183,8 @@ impl Value {
     /// `false`, integers without sign or leading zeros, dateTime via [`DateTime::to_xsd`],
     /// padded base64, upper-case hexBinary.
     ///
-    /// `Value::parse(v.xsd_type(), &v.to_lexical()) == Some(v)` holds for every value except a
-    /// dateTime with fractional seconds, which the canonical form drops ([`DateTime::to_xsd`]).
+    /// `Value::parse(v.xsd_type(), &v.to_lexical()) == Some(v)` holds for every value, a
+    /// dateTime with fractional seconds included ([`DateTime::to_xsd`]).
     pub fn to_lexical(&self) -> String {
         match self {
             Value::String(s) => s.clone(),
@@ -630,6 +630,10 @@ mod tests {
             &[("yesterday", E9006), ("", E9006), ("2024-05-01", E9006)],
         );
         assert_eq!(Value::DateTime(d).to_lexical(), "2024-05-01T10:00:00Z");
+        // Fractional seconds are kept and offsets normalised (issue 10 part 3).
+        let set = t.parse("1970-01-01T19:11:09.346+02:00", None).unwrap();
+        assert_eq!(set.to_lexical(), "1970-01-01T17:11:09.346Z");
+        assert_eq!(t.parse(&set.to_lexical(), None), Ok(set));
     }
 
     #[test]
@@ -748,9 +752,18 @@ mod tests {
                 any::<i64>().prop_map(Value::Long),
                 any::<u64>().prop_map(Value::UnsignedLong),
                 any::<bool>().prop_map(Value::Boolean),
-                // Year 1 to 9999, whole seconds (the canonical form has no fraction).
-                (-62_135_596_800i64..=253_402_300_799i64)
-                    .prop_map(|s| Value::DateTime(DateTime::from_unix(s).unwrap())),
+                // Year 1 to 9999, to the nanosecond (the canonical form keeps the fraction).
+                (-62_135_596_800i64..=253_402_300_799i64, 0u32..1_000_000_000).prop_map(
+                    |(s, n)| {
+                        Value::DateTime(DateTime(
+                            DateTime::from_unix(s)
+                                .unwrap()
+                                .0
+                                .replace_nanosecond(n)
+                                .unwrap(),
+                        ))
+                    }
+                ),
                 proptest::collection::vec(any::<u8>(), 0..64).prop_map(Value::Base64),
                 proptest::collection::vec(any::<u8>(), 0..64).prop_map(Value::HexBinary),
             ]

@@ -1161,8 +1161,8 @@ fn parse_i32(t: &str) -> Option<i32> {
 /// explicit zone offset: converting those to UTC can leave the four-digit range, which
 /// `cwmp_model::DateTime::parse` does not survive (it panics on 9999-12-31T23:59:59-05:00)
 /// and the writer's `YYYY` form cannot express. Real ACSs write the "infinite" time as
-/// `9999-12-31T23:59:59Z`, which is accepted. Fractional seconds are accepted and dropped:
-/// the wire form ([`DateTime::to_xsd`]) has none, so a parsed value is what would be written.
+/// `9999-12-31T23:59:59Z`, which is accepted. Fractional seconds are kept (to the nanosecond),
+/// as the wire form ([`DateTime::to_xsd`]) writes them, so a parsed value is what would be written.
 fn parse_datetime(text: &str) -> Option<DateTime> {
     let t = text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
     let year: u16 = t.get(..4)?.parse().ok()?;
@@ -1175,7 +1175,7 @@ fn parse_datetime(text: &str) -> Option<DateTime> {
             return None;
         }
     }
-    DateTime::parse(t).map(|d| DateTime(d.0.replace_nanosecond(0).unwrap_or(d.0)))
+    DateTime::parse(t)
 }
 
 /// `xs:boolean`: `0`, `1`, `true`, `false` (digest §9.1), surrounding whitespace.
@@ -1231,6 +1231,9 @@ mod tests {
         assert_eq!(parse_datetime("-0001-01-01T00:00:00Z"), None);
         assert_eq!(parse_datetime("10000-01-01T00:00:00Z"), None);
         assert_eq!(parse_datetime("é"), None);
-        assert_eq!(parse_datetime("2024-05-01T10:00:00.999Z"), z);
+        assert_eq!(
+            parse_datetime("2024-05-01T10:00:00.999Z").map(|d| d.to_xsd()),
+            Some("2024-05-01T10:00:00.999Z".to_owned())
+        );
     }
 }

@@ -32,8 +32,20 @@ fn texts() -> impl Strategy<Value = Vec<String>> {
 }
 
 fn datetime() -> impl Strategy<Value = DateTime> {
-    // Year 0001 to 9999, whole seconds (the wire form has no fraction).
-    (-62_135_596_800i64..=253_402_300_799i64).prop_map(|s| DateTime::from_unix(s).unwrap())
+    // Year 0001 to 9999, whole seconds or a fraction to the nanosecond (the wire form keeps it).
+    (
+        -62_135_596_800i64..=253_402_300_799i64,
+        prop_oneof![Just(0u32), 0u32..1_000_000_000],
+    )
+        .prop_map(|(s, n)| {
+            DateTime(
+                DateTime::from_unix(s)
+                    .unwrap()
+                    .0
+                    .replace_nanosecond(n)
+                    .unwrap(),
+            )
+        })
 }
 
 fn xsd_type() -> impl Strategy<Value = XsdType> {

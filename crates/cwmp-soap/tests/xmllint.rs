@@ -55,6 +55,11 @@ fn every_type_values() -> Vec<ParameterValueStruct> {
             "0001-01-01T00:00:00Z",
             XsdType::DateTime,
         ),
+        ParameterValueStruct::new(
+            "Device.X_Test.Set",
+            t("1970-01-01T19:11:09.346+02:00").to_xsd(),
+            XsdType::DateTime,
+        ),
         ParameterValueStruct::new("Device.X_Test.Blob", "AAECAwQ=", XsdType::Base64),
         ParameterValueStruct::new("Device.X_Test.Hex", "0a0bFF", XsdType::HexBinary),
         ParameterValueStruct {
@@ -81,7 +86,8 @@ fn inform() -> Body {
             EventStruct::new("M Reboot", "rb<&>"),
         ],
         max_envelopes: 1,
-        current_time: t("2024-05-01T10:00:00Z"),
+        // A fraction in a dateTime field must validate too (issue 10 part 3).
+        current_time: t("2024-05-01T10:00:00.123456Z"),
         retry_count: 0,
         parameter_list: every_type_values(),
     })
@@ -96,7 +102,7 @@ fn op_result(i: u32) -> OpResultStruct {
         resolved: true,
         execution_unit_ref_list: "Device.SoftwareModules.ExecutionUnit.1".into(),
         start_time: t("2024-05-01T10:00:00Z"),
-        complete_time: t("2024-05-01T10:00:05Z"),
+        complete_time: t("2024-05-01T10:00:05.5Z"),
         fault: DeploymentUnitFaultStruct {
             fault_code: if i == 0 { 0 } else { 9018 },
             fault_string: (i != 0).then(|| "File transfer failure: file corrupted".into()),

@@ -488,6 +488,13 @@ impl FakeAcs {
         self.lock().cwmp.ended_total
     }
 
+    /// The most CWMP sessions that were open at once (an Inform seen, the closing 204 not
+    /// yet sent). A session the CPE abandoned stays open here for good, so this is meant for
+    /// tests whose sessions all end normally ("never more than one session at a time").
+    pub fn max_open_sessions(&self) -> usize {
+        self.lock().cwmp.max_open
+    }
+
     /// Queue a script for a later CWMP session.
     pub fn push_script(&self, script: CwmpScript) {
         let mut st = self.lock();

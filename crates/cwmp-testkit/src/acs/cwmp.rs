@@ -128,6 +128,8 @@ pub(crate) struct Engine {
     pub sessions: Vec<SessionLog>,
     /// Sessions that ended with a 204, over the server's life.
     pub ended_total: usize,
+    /// The most sessions open at once (started by an Inform, not yet ended with a 204).
+    pub max_open: usize,
     /// Parallel to `sessions`.
     scripts: Vec<SessionScript>,
     next_id: u64,
@@ -145,6 +147,7 @@ impl Engine {
         Engine {
             sessions: Vec::new(),
             ended_total: 0,
+            max_open: 0,
             scripts: Vec::new(),
             next_id: 0,
             history,
@@ -291,6 +294,8 @@ impl Engine {
         }
         self.sessions.push(log);
         self.scripts.push(s);
+        let open = self.sessions.iter().filter(|s| !s.ended).count();
+        self.max_open = self.max_open.max(open);
         reply
             .with_header("Set-Cookie", &format!("session={cookie}"))
             .with_header("Connection", "keep-alive")

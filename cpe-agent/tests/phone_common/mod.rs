@@ -1,0 +1,137 @@
+//! The real `cpe-agent` binary in a temporary directory, for the tests that act like a real
+//! ACS (`acs_compat.rs`): a configuration file, start, stop, the daemon's log, and `admin`.
+//! (`e2e.rs` has its own, larger harness.)
+#![allow(dead_code)]
+
+use cwmp_testkit::acs::{FakeAcs, SessionLog};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_cpe-agent");
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// One simulated phone: its directory, configuration and (while running) process.
+pub struct Phone {
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Phone {
+    /// A phone with extra top-level keys `top` and `[items]` lines `items`; periodic informs
+    /// off, so every session is one the test caused.
+    pub fn new(acs_url: &str, top: &str, items: &str) -> Phone {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = format!(
+            "state-dir = \"state\"\n{top}\n[items]\nacs-server-address = \"{acs_url}\"\n\
+             acs-periodic-inform-enabled = false\nacs-retry-min-wait-interval = 1\n\
+             acs-retry-interval-multiplier = 1000\n{items}\n"
+        );
+        std::fs::write(dir.path().join("cpe-agent.toml"), cfg).expect("config");
+        Phone { dir, child: None }
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("cpe-agent.toml")
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    pub fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("agent.log"))
+            .expect("log");
+        let child = Command::new(BIN)
+            .arg("--config")
+            .arg(self.config())
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn cpe-agent");
+        self.child = Some(child);
+        let deadline = Instant::now() + WAIT;
+        while !self.state().join("control.sock").exists() {
+            assert!(
+                Instant::now() < deadline,
+                "agent did not start: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default()
+    }
+
+    /// `cpe-agent admin --config … <args>`, stdout on success.
+    pub fn admin_ok(&self, args: &[&str]) -> String {
+        let out = Command::new(BIN)
+            .arg("admin")
+            .arg("--config")
+            .arg(self.config())
+            .args(args)
+            .output()
+            .expect("run cpe-agent admin");
+        assert!(
+            out.status.success(),
+            "admin {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn terminate(&mut self) {
+        let mut child = self.child.take().expect("running");
+        let ok = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(st) = child.try_wait().expect("wait") {
+                assert!(st.success(), "{st:?}: {}", self.log());
+                return;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("no exit within 5 s of SIGTERM: {}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Phone {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub fn codes(s: &SessionLog) -> Vec<String> {
+    s.inform
+        .event
+        .iter()
+        .map(|e| e.event_code.clone())
+        .collect()
+}
+
+pub fn wait_sessions(acs: &FakeAcs, n: usize, phone: &Phone) {
+    assert!(
+        acs.wait_for_sessions(n, WAIT),
+        "expected {n} sessions, got {}: {:?}\n{}",
+        acs.sessions_ended(),
+        acs.sessions().iter().map(codes).collect::<Vec<_>>(),
+        phone.log()
+    );
+}
