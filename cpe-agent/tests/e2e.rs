@@ -852,7 +852,33 @@ fn connection_request_by_curl_digest_starts_a_session() {
     wait_sessions(&acs, before + 1, &phone);
     let c = codes(&acs.sessions()[before]);
     assert!(c.contains(&"6 CONNECTION REQUEST".into()), "{c:?}");
+    // Another path: 404. Both refusals are logged with the reason and are trace records
+    // (the bare first request of each Digest exchange is not a refusal).
+    let out = Command::new(test_peers::program("curl"))
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(format!("{}-not-it", url))
+        .output()
+        .expect("curl");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "404");
     assert!(phone.terminate().success());
+    let log = phone.log();
+    assert!(
+        log.contains("connection request refused with 401: authentication failed: wrong password"),
+        "{log}"
+    );
+    assert!(
+        log.contains("connection request refused with 404: not the ConnectionRequestURL's path"),
+        "{log}"
+    );
+    let mut refused = 0;
+    for f in std::fs::read_dir(phone.state().join("trace")).expect("trace") {
+        let text = std::fs::read_to_string(f.expect("file").path()).expect("read");
+        refused += text
+            .lines()
+            .filter(|l| l.contains("\"type\":\"connection_request_refused\""))
+            .count();
+    }
+    assert_eq!(refused, 2, "one trace record per refusal");
 }
 
 #[test]

@@ -159,6 +159,11 @@ enum Command {
     Input(Input),
     WithStore(StoreJob),
     Shutdown,
+    /// A connection request the listener refused, for the trace and the log.
+    Refused {
+        status: u16,
+        reason: String,
+    },
 }
 
 /// A cloneable, thread-safe handle that feeds the driver: connection requests, value
@@ -187,6 +192,11 @@ impl ClientHandle {
     /// An authenticated Connection Request arrived (digest §7).
     pub fn connection_request(&self) -> bool {
         self.input(Input::ConnectionRequest)
+    }
+
+    /// The listener refused a connection request (reported to the trace and the log).
+    pub(crate) fn connection_request_refused(&self, status: u16, reason: String) -> bool {
+        self.tx.send(Command::Refused { status, reason }).is_ok()
     }
 
     /// Parameters changed by other means than the ACS.
@@ -275,7 +285,14 @@ pub struct Client {
     session: Option<ActiveSession>,
     /// The connection-request sockets, while [`Client::run`] runs.
     connreq: Option<ConnReqRuntime>,
+    /// Refused connection requests not yet reported (see `report_refusals`).
+    refused: Vec<(u16, String)>,
+    /// When each kind of refusal was last logged, and how many since.
+    refusal_log: std::collections::HashMap<(u16, String), (Instant, u64)>,
 }
+
+/// A kind of refused connection request is logged at most this often.
+const REFUSAL_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -314,6 +331,8 @@ impl Client {
             handle,
             session: None,
             connreq: None,
+            refused: Vec::new(),
+            refusal_log: std::collections::HashMap::new(),
         })
     }
 
@@ -397,9 +416,48 @@ impl Client {
                     Input::Timeout
                 }
                 Some(Command::Shutdown) => return Ok(Exit::Shutdown),
+                Some(Command::Refused { status, reason }) => {
+                    self.refused.push((status, reason));
+                    Input::Timeout
+                }
             };
+            self.report_refusals(device);
             let now = self.now();
             self.agent.handle_input(store, now, input);
+        }
+    }
+
+    /// Refused connection requests go to the trace, each one, and to the log, at most once
+    /// per reason every [`REFUSAL_LOG_INTERVAL`] with the count since (a flood must not
+    /// flood the log).
+    fn report_refusals<S, D>(&mut self, device: &mut D)
+    where
+        S: ParameterStore,
+        D: Device<S> + ?Sized,
+    {
+        for (status, reason) in std::mem::take(&mut self.refused) {
+            device.trace(&cwmp_engine::TraceEvent::ConnectionRequestRefused {
+                status,
+                reason: reason.clone(),
+            });
+            let now = Instant::now();
+            let entry = self
+                .refusal_log
+                .entry((status, reason.clone()))
+                .or_insert((now - REFUSAL_LOG_INTERVAL, 0));
+            entry.1 += 1;
+            if now.duration_since(entry.0) >= REFUSAL_LOG_INTERVAL {
+                let more = if entry.1 > 1 {
+                    format!(" ({} like it since the last report)", entry.1 - 1)
+                } else {
+                    String::new()
+                };
+                log::warn!("connection request refused with {status}: {reason}{more}");
+                *entry = (now, 0);
+            }
+        }
+        if self.refusal_log.len() > 64 {
+            self.refusal_log.clear();
         }
     }
 
@@ -416,6 +474,12 @@ impl Client {
                     Input::Timeout
                 }
                 Ok(Command::Shutdown) | Err(_) => return,
+                Ok(Command::Refused { status, reason }) => {
+                    if self.refused.len() < 1024 {
+                        self.refused.push((status, reason));
+                    }
+                    Input::Timeout
+                }
             };
             let now = self.now();
             self.agent.handle_input(store, now, input);

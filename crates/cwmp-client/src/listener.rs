@@ -253,6 +253,34 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, max: usize) {
     }
 }
 
+/// Why a request was refused, for the log and the trace; `None` for the steps of a normal
+/// Digest exchange (the first request without credentials, a stale nonce).
+fn refusal_reason(outcome: &cwmp_connreq::Outcome) -> Option<String> {
+    use cwmp_connreq::{Outcome, Refusal};
+    Some(match outcome {
+        Outcome::Accepted | Outcome::Stale => return None,
+        Outcome::Challenged(Refusal::MissingCredentials) => return None,
+        Outcome::Challenged(r) => format!(
+            "authentication failed: {}",
+            match r {
+                Refusal::WrongResponse => "wrong password (or a tampered request)".to_owned(),
+                Refusal::WrongUsername => "unknown user name".to_owned(),
+                Refusal::Replay => "a replayed nonce count".to_owned(),
+                Refusal::WrongRealm => "another realm".to_owned(),
+                Refusal::UriMismatch => "the digest uri is not the request's".to_owned(),
+                Refusal::UnsupportedAlgorithm => "an algorithm other than MD5".to_owned(),
+                Refusal::UnsupportedQop => "a qop other than auth".to_owned(),
+                other => format!("{other:?}"),
+            }
+        ),
+        Outcome::RateLimited => "too many connection requests (rate limit)".to_owned(),
+        Outcome::NotFound => "not the ConnectionRequestURL's path".to_owned(),
+        Outcome::MethodNotAllowed => "a method other than GET".to_owned(),
+        Outcome::BadRequest(e) => format!("not a valid HTTP request ({e:?})"),
+        other => format!("{other:?}"),
+    })
+}
+
 fn serve(mut stream: TcpStream, shared: &Shared) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_write_timeout(Some(shared.head_timeout));
@@ -266,6 +294,10 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
         }
         if reply.accepted() {
             shared.handle.connection_request();
+        } else if let Some(reason) = refusal_reason(&reply.outcome) {
+            shared
+                .handle
+                .connection_request_refused(reply.response.status_code(), reason);
         }
         if !reply.keep_alive || shared.stop.load(Ordering::SeqCst) {
             return;

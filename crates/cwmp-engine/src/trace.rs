@@ -19,6 +19,15 @@ pub enum TraceEvent {
         /// Its CommandKey.
         command_key: String,
     },
+    /// An HTTP connection request the phone refused (emitted by the driver that owns the
+    /// listener, not by the engine): why an ACS "cannot reach the device". The usual first
+    /// request without credentials, answered by a Digest challenge, is not one.
+    ConnectionRequestRefused {
+        /// The HTTP status sent (401, 404, 405, 400, 503).
+        status: u16,
+        /// Why, e.g. `wrong password or tampered request`.
+        reason: String,
+    },
     /// A session started.
     SessionStarted {
         /// The session.
