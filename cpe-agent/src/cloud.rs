@@ -22,7 +22,7 @@
 //!   address makes the phone inform `0 BOOTSTRAP` there, and Cloud Deployment is not asked
 //!   again while the phone has an ACS address (until a factory reset clears it).
 //! * `404`: not claimed yet. Any other failure (TLS, DNS, other statuses, a refused document)
-//!   is retried the same way: after the TR-069 retry wait (digest §3.1 / TR-069 §3.2.1.1,
+//!   is retried the same way: after the TR-069 retry wait (TR-069 §3.2.1.1 / TR-069 §3.2.1.1,
 //!   with the phone's `acs-retry-min-wait-interval` and `acs-retry-interval-multiplier`),
 //!   capped at one hour. The log says a failure once and then only when it changes; every
 //!   attempt is a `cloud_deployment` record in the trace.

@@ -10,7 +10,7 @@
 //!            │  Exit::Shutdown ────────► a reboot asked by a download? loop : stop         │
 //!            └─────────────────────────────────────────────────────────────────────────────┘
 //!   signal thread: SIGTERM/SIGINT → stop flag + ClientHandle::shutdown (a POST in flight is
-//!                  aborted: the session is abandoned, digest §1.4; its events stay queued)
+//!                  aborted: the session is abandoned, TR-069 §3.4; its events stay queued)
 //!   control thread: admin/dhcp requests → ClientHandle::with_store_as (driver thread)
 //! ```
 //!
@@ -128,7 +128,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
         // Results of transfers that finished with (or were cut short by) the restart go into
         // the engine state before the client starts, so the boot Inform carries `1 BOOT`,
         // `7 TRANSFER COMPLETE` and `M Download` together and the TransferComplete follows in
-        // that session (digest §5.8). Persisted first, then the journal marked: see
+        // that session (TR-069 Annex A.3.2.8). Persisted first, then the journal marked: see
         // `transfer::mark_settled`.
         let settled = recovery.settle(&mut persisted);
         if !settled.is_empty() {

@@ -5,7 +5,7 @@
 //! Local changes (the phone's admin menu and web-based management, its DHCP client) win over
 //! what the ACS set: they write the same OCMS items the ACS writes through TR-069, so the
 //! last write wins, and the ACS hears of it as `4 VALUE CHANGE` when the parameter's
-//! notification attribute is on (the store reports the change to the engine; digest §2.4).
+//! notification attribute is on (the store reports the change to the engine; TR-069 Annex A.3.3.1).
 
 use crate::config::Config;
 use crate::dhcp::Option43;

@@ -1,4 +1,4 @@
-//! Downloads end to end (digest §5.8, §5.9): fetch, verify, install or apply, report the
+//! Downloads end to end (TR-069 Annex A.3.2.8, Annex A.3.3.2): fetch, verify, install or apply, report the
 //! TransferComplete exactly once, and survive a crash (`kill -9`) at any moment.
 //!
 //! # The journal

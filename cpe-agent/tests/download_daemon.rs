@@ -178,7 +178,7 @@ fn daemon_firmware_upgrade_reboots_into_the_new_version() {
         .expect("a boot after the install");
     assert_eq!(inform_software_version(after).as_deref(), Some("V2.0"));
     // That same first Inform after the in-process reboot carries the transfer result, and the
-    // TransferComplete goes out in that session (digest §5.8), not in a second one.
+    // TransferComplete goes out in that session (TR-069 Annex A.3.2.8), not in a second one.
     let boot_events: Vec<(String, String)> = after
         .inform
         .event
@@ -297,7 +297,7 @@ fn daemon_sigkill_at_random_moments_keeps_transfer_complete_exactly_once() {
         let tcs = [delivered(&acs, &key)
             .unwrap_or_else(|| panic!("round {round}: no acknowledged TransferComplete"))];
         // Every TransferComplete of this round went out in the first session of a boot,
-        // announced by that session's Inform together with `1 BOOT` (digest §5.8): the result
+        // announced by that session's Inform together with `1 BOOT` (TR-069 Annex A.3.2.8): the result
         // was settled at boot, before the first Inform, whatever moment the kill hit.
         for s in &acs.sessions()[from..] {
             let sent_tc =

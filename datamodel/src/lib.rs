@@ -5,7 +5,7 @@
 //!   [`cwmp_model::Schema`] plus the catalogue of OCMS configuration items ([`ItemDef`]):
 //!   which TR-069 parameters each item backs, its type, default and secrecy, and
 //!   [`DeskPhoneModel::validate_item`], the same validation a CWMP SetParameterValues applies
-//!   (digest §5.2, §9).
+//!   (TR-069 Annex A.3.2.1, Annex A.2).
 //! * [`FileBackend`]: a [`cwmp_model::ItemBackend`] that keeps every item, and the CWMP
 //!   store's reserved `cwmp:` keys, in one TOML file replaced atomically (temp file, fsync,
 //!   rename, directory fsync).

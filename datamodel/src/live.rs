@@ -129,7 +129,7 @@ impl std::error::Error for InvalidMacAddress {}
 ///
 /// * `DeviceInfo.SerialNumber`: [`serial_number_from_mac`] of the MAC address given at
 ///   construction. It is computed once, at start-up, because TR-069 forbids the serial number
-///   (part of the Inform `DeviceId`) to change during the device's life (digest §2.1).
+///   (part of the Inform `DeviceId`) to change during the device's life (TR-069 Annex A.3.3.1).
 /// * `DeviceInfo.UpTime`: whole seconds since the start instant (saturating at `u32::MAX`).
 /// * `DeviceInfo.DeviceStatus`: `Up` unless changed through [`status_handle`](Self::status_handle).
 ///

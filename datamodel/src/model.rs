@@ -773,7 +773,7 @@ impl DeskPhoneModel {
     }
 
     /// Validate a value for an item exactly as a CWMP SetParameterValues (without `xsi:type`)
-    /// validates it for the parameter the item backs (digest §5.2, §9), plus the item's
+    /// validates it for the parameter the item backs (TR-069 Annex A.3.2.1, Annex A.2), plus the item's
     /// [`ItemFormat`]. Returns the canonical lexical form to store (`1` → `true` for a
     /// boolean, `007` → `7` for a number).
     ///

@@ -192,7 +192,7 @@ fn changed_candidates(model: &DeskPhoneModel, batch: &ItemBatch) -> Vec<String> 
 }
 
 /// Factory reset of the whole phone: values of ACS-writable parameters, attributes,
-/// `ParameterKey` (digest §5.11) and the items with no TR-069 name (installed certificates and
+/// `ParameterKey` (TR-069 Annex A (FactoryReset)) and the items with no TR-069 name (installed certificates and
 /// the client key, so the phone falls back to its default client certificate, as the product
 /// page describes), in one atomic commit. The same happens when the engine calls
 /// [`ParameterStore::factory_reset`](cwmp_model::ParameterStore::factory_reset) on a store

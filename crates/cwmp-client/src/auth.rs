@@ -1,4 +1,4 @@
-//! HTTP authentication of the CPE to the ACS: Basic and Digest (digest §1.4 "Authentication",
+//! HTTP authentication of the CPE to the ACS: Basic and Digest (TR-069 §3.4 "Authentication",
 //! "Digest details"; RFC 7235, RFC 7617, RFC 7616 and RFC 2617).
 //!
 //! The Digest computation is written here rather than taken from a crate: the one candidate

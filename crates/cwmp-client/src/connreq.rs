@@ -1,5 +1,5 @@
 //! The driver's side of connection requests: keeps the HTTP listener, the UDP socket and the
-//! store in step (digest §7, §8). Runs on the driver's thread only, once per turn of
+//! store in step (TR-069 §3.2.2, Annex G). Runs on the driver's thread only, once per turn of
 //! [`Client::run`](crate::Client::run)'s loop.
 //!
 //! * `HTTPConnectionRequestEnable` (absent = true) opens and closes the listener.

@@ -1,4 +1,4 @@
-//! The per-session cookie jar (digest §1.4 "Cookies").
+//! The per-session cookie jar (TR-069 §3.4 "Cookies").
 //!
 //! CWMP asks the CPE to store every `Set-Cookie` of the ACS and return the cookies on the later
 //! POSTs of the same session, with room for several cookies and at least 512 bytes. A session

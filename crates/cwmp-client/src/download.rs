@@ -1,4 +1,4 @@
-//! The file-server side of a Download (digest §5.8): one blocking HTTP(S) GET that streams
+//! The file-server side of a Download (TR-069 Annex A.3.2.8): one blocking HTTP(S) GET that streams
 //! the file to disk, never holding it in memory.
 //!
 //! ```text
@@ -9,9 +9,9 @@
 //!     └──► anything else ──► TransferFault (code below)
 //! ```
 //!
-//! # Fault codes (digest §5.8, §5.9, fault table in §6)
+//! # Fault codes (TR-069 Annex A.3.2.8, Annex A.3.3.2, fault table in §6)
 //!
-//! The digest names the codes but not which failure gets which; the mapping chosen here is
+//! TR-069 names the codes but not which failure gets which; the mapping chosen here is
 //! what lets an ACS operator tell "fix the server" from "fix the file" from "fix the phone":
 //!
 //! | Failure | Code |
@@ -51,7 +51,7 @@ pub struct DownloadLimits {
     pub total_timeout: Duration,
     /// Timeout of the TCP connection and TLS handshake, default 30 s.
     pub connect_timeout: Duration,
-    /// Redirects followed, default 5 (as for the ACS, digest §1.4).
+    /// Redirects followed, default 5 (as for the ACS, TR-069 §3.4).
     pub max_redirects: u32,
 }
 
@@ -107,7 +107,7 @@ pub struct DownloadedFile {
     pub sha256: [u8; 32],
 }
 
-/// Why a transfer failed: the `FaultStruct` of its TransferComplete (digest §5.9).
+/// Why a transfer failed: the `FaultStruct` of its TransferComplete (TR-069 Annex A.3.3.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferFault {
     /// The fault code (see the table in the module documentation).
@@ -131,7 +131,7 @@ impl TransferFault {
     }
 
     /// As a [`cwmp_model::Fault`] for [`ClientHandle::transfer_complete`](crate::ClientHandle::transfer_complete);
-    /// the message is cut to the 256 characters `FaultString` allows (digest §5.9).
+    /// the message is cut to the 256 characters `FaultString` allows (TR-069 Annex A.3.3.2).
     pub fn to_fault(&self) -> cwmp_model::Fault {
         let msg: String = self.message.chars().take(256).collect();
         cwmp_model::Fault::with_message(self.code, msg)

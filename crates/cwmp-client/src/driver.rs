@@ -66,7 +66,7 @@ pub type WallClock = fn() -> DateTime;
 
 /// The system clock as UTC, or [`DateTime::UNKNOWN`] when it reads before 2001-01-01.
 ///
-/// Decision (digest §4 speaks of a CPE "without absolute time"): an embedded device whose
+/// Decision (TR-069 §3.2.1 speaks of a CPE "without absolute time"): an embedded device whose
 /// real-time clock has not been set yet boots at the Unix epoch, so any time before 2001 is
 /// treated as unknown rather than as a real date.
 pub fn system_wall_clock() -> DateTime {
@@ -189,7 +189,7 @@ impl ClientHandle {
         self.tx.send(Command::Input(input)).is_ok()
     }
 
-    /// An authenticated Connection Request arrived (digest §7).
+    /// An authenticated Connection Request arrived (TR-069 §3.2.2).
     pub fn connection_request(&self) -> bool {
         self.input(Input::ConnectionRequest)
     }
@@ -361,7 +361,7 @@ impl Client {
         self.agent
             .check_store(store)
             .map_err(|e| Error::InvalidConfig(e.to_string()))?;
-        // The connection-request sockets live as long as this call (digest §7, §8).
+        // The connection-request sockets live as long as this call (TR-069 §3.2.2, Annex G).
         self.connreq = None;
         self.connreq = Some(ConnReqRuntime::new(
             self.config.connection_requests.clone(),
@@ -463,7 +463,7 @@ impl Client {
 
     /// Feeds the commands that arrived while a POST was in flight, so the engine sees them
     /// during the session: connection requests accepted meanwhile become one follow-up
-    /// session instead of one session each (digest §7: several requests, one session).
+    /// session instead of one session each (TR-069 §3.2.2: several requests, one session).
     /// Bounded; a shutdown is left to the `stopping` flag that `shutdown` set first.
     fn pump_commands<S: ParameterStore>(&mut self, store: &mut S) {
         for _ in 0..256 {

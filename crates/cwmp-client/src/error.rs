@@ -5,7 +5,7 @@ use std::fmt;
 /// Everything that can go wrong in the client, for the embedder and for the logs.
 ///
 /// Every variant that a session can hit (all but [`Error::InvalidConfig`] and
-/// [`Error::InvalidPem`]) makes the session fail (digest §1.6, §3.3); the driver reports it
+/// [`Error::InvalidPem`]) makes the session fail (TR-069 §3.7.1.4, §3.2.1.1); the driver reports it
 /// to the engine, which keeps the undelivered events and retries with back-off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -19,10 +19,10 @@ pub enum Error {
     /// The TCP connection could not be opened.
     Connect(String),
     /// The TLS handshake failed: an untrusted certificate, a host-name mismatch, no common
-    /// protocol version … The message says which (digest §10: "on failure do not send the
+    /// protocol version … The message says which (TR-069 §3.3: "on failure do not send the
     /// Inform").
     Tls(String),
-    /// No answer (or no complete answer) within the configured time (digest §1.4: at least
+    /// No answer (or no complete answer) within the configured time (TR-069 §3.4: at least
     /// 30 s per response).
     Timeout(String),
     /// The connection failed while sending or receiving, or was closed without a response.
@@ -34,16 +34,16 @@ pub enum Error {
         /// The limit in bytes.
         limit: u64,
     },
-    /// HTTP authentication failed: a 401 after credentials were sent (digest §1.4, §1.6), a
+    /// HTTP authentication failed: a 401 after credentials were sent (TR-069 §3.4, §3.7.1.4), a
     /// 401 without credentials to answer it, or a challenge with no supported scheme.
     Authentication(String),
-    /// More than the allowed number of redirects in one session (digest §1.4: at most 5).
+    /// More than the allowed number of redirects in one session (TR-069 §3.4: at most 5).
     TooManyRedirects {
         /// The limit.
         limit: u32,
     },
     /// A redirect that CWMP does not allow: after the Inform, a status other than 301, 302 or
-    /// 307, no or a bad `Location` (digest §1.4 "Redirects").
+    /// 307, no or a bad `Location` (TR-069 §3.4 "Redirects").
     Redirect(String),
     /// The driver was asked to shut down while a session was running.
     Shutdown,

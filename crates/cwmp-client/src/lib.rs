@@ -4,9 +4,9 @@
 //! * [`Client`]: owns the engine, the clocks and the RNG; runs the engine against the
 //!   network, the store and the embedder's [`Device`] until shutdown, reboot or factory
 //!   reset. Other threads feed it through a [`ClientHandle`].
-//! * [`HttpSession`]: one CWMP session's HTTP side (digest §1.4): one keep-alive connection,
+//! * [`HttpSession`]: one CWMP session's HTTP side (TR-069 §3.4): one keep-alive connection,
 //!   cookies, Basic/Digest authentication, Inform redirects, timeouts, bounded bodies.
-//! * [`TlsSettings`], [`ClientIdentity`]: trust anchors and client certificate (digest §10).
+//! * [`TlsSettings`], [`ClientIdentity`]: trust anchors and client certificate (TR-069 §3.3).
 //!
 //! ```no_run
 //! use cwmp_client::{Client, ClientConfig, Device, Exit, ClientHandle};
@@ -90,7 +90,7 @@
 //!
 //! `cpe-agent`'s `transfer.rs` is the complete implementation of this flow.
 //!
-//! # Connection requests (digest §7, §8)
+//! # Connection requests (TR-069 §3.2.2, Annex G)
 //!
 //! Turn them on in [`ClientConfig::connection_requests`]; [`Client::run`] then owns the
 //! sockets for as long as it runs and keeps them in step with the store:

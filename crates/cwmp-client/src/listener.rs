@@ -1,4 +1,4 @@
-//! The HTTP connection-request listener (digest §7): a blocking `TcpListener` on its own
+//! The HTTP connection-request listener (TR-069 §3.2.2): a blocking `TcpListener` on its own
 //! thread, decisions by [`cwmp_connreq::ConnectionRequestServer`].
 //!
 //! ```text
@@ -23,7 +23,7 @@
 //!   invariant 5); the driver keeps a snapshot here ([`Credentials`]) and refreshes it on
 //!   every turn of its loop, so an ACS change applies to the next request.
 //! * **Order.** The engine hears of an accepted request only after its 200 was written
-//!   (digest §7: answer before starting the session).
+//!   (TR-069 §3.2.2: answer before starting the session).
 //! * **Rate limit.** The driver reports every session start (`HttpListener::session_started`):
 //!   each session period has one free request, further ones spend the token bucket
 //!   ([`ConnectionRequestConfig::burst`], [`ConnectionRequestConfig::refill_every`]); the
@@ -46,7 +46,7 @@ use crate::driver::ClientHandle;
 /// Requests one connection may carry (the first, and retries after 401 challenges).
 pub const MAX_REQUESTS_PER_CONNECTION: usize = 4;
 
-/// How the driver receives connection requests (digest §7, §8). Both are off by default,
+/// How the driver receives connection requests (TR-069 §3.2.2, Annex G). Both are off by default,
 /// so embedders that bring their own listener, and tests, are unaffected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionRequestConfig {
@@ -56,7 +56,7 @@ pub struct ConnectionRequestConfig {
     /// opens and closes it at run time.
     pub http_bind: Option<SocketAddr>,
     /// Where the UDP connection-request socket binds (STUN and UDP connection requests,
-    /// digest §8; e.g. `0.0.0.0:7547`); `None` = no socket, no STUN.
+    /// TR-069 Annex G; e.g. `0.0.0.0:7547`); `None` = no socket, no STUN.
     pub udp_bind: Option<SocketAddr>,
     /// Connections served at once (default 16).
     pub max_connections: usize,

@@ -1,4 +1,4 @@
-//! TLS material for the connection to the ACS (digest §10; rustls 0.23 with ring).
+//! TLS material for the connection to the ACS (TR-069 §3.3; rustls 0.23 with ring).
 //!
 //! * Trust anchors: the CA certificates the device was given (on the Desk Phone CP the items
 //!   "ACS server CA certificate 1" and "… 2"), or, when none is given, the Mozilla root set

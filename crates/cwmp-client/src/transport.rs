@@ -1,4 +1,4 @@
-//! The HTTP(S) transport of one CWMP session (digest §1.4).
+//! The HTTP(S) transport of one CWMP session (TR-069 §3.4).
 //!
 //! An [`HttpSession`] is created when a session starts and dropped when it ends. It owns a
 //! fresh ureq agent whose pool holds one connection, so every POST of the session reuses the
@@ -6,7 +6,7 @@
 //! adds what CWMP needs and a generic HTTP client does not do for it:
 //!
 //! * the CWMP headers: `Content-Type: text/xml; charset="utf-8"` and `SOAPAction` as the
-//!   caller asks; an empty POST carries neither (digest §1.4 "Empty POST");
+//!   caller asks; an empty POST carries neither (TR-069 §3.4 "Empty POST");
 //! * the session's cookies ([`crate::cookies`]), dropped with the session;
 //! * Basic and Digest authentication on a 401, answered on the same connection
 //!   ([`crate::auth`]); pre-emptive Basic over TLS;
@@ -51,15 +51,15 @@ use ureq::unversioned::transport::{
 #[derive(Debug, Clone)]
 pub struct TransportConfig {
     /// How long to wait for each HTTP response (and for its body), default 30 s, the floor
-    /// digest §1.4 sets ("wait at least 30 s").
+    /// TR-069 §3.4 sets ("wait at least 30 s").
     pub response_timeout: Duration,
     /// How long to wait for the TCP connection and the TLS handshake, default 30 s.
     pub connect_timeout: Duration,
     /// Largest response body accepted, default 4 MiB; a larger one fails the session.
     pub max_response_body: u64,
-    /// Redirects followed in one session, default 5 (digest §1.4).
+    /// Redirects followed in one session, default 5 (TR-069 §3.4).
     pub max_redirects: u32,
-    /// Send Basic credentials in the first request when the URL is https (digest §1.4: "Over
+    /// Send Basic credentials in the first request when the URL is https (TR-069 §3.4: "Over
     /// TLS the CPE SHOULD send Basic credentials pre-emptively"), default true. Over plain
     /// HTTP credentials are only ever sent in answer to a challenge.
     pub preemptive_basic_over_tls: bool,
@@ -89,7 +89,7 @@ pub struct HttpResponse {
     pub body: Vec<u8>,
 }
 
-/// The media type of every POST that carries an envelope (digest §1.4 "Content-Type").
+/// The media type of every POST that carries an envelope (TR-069 §3.4 "Content-Type").
 pub const CONTENT_TYPE_XML: &str = "text/xml; charset=\"utf-8\"";
 
 /// What the session remembers about authentication.
@@ -310,7 +310,7 @@ impl HttpSession {
         loop {
             let url = ParsedUrl::parse(&self.url)?;
             // A challenge that came with `Connection: close` is answered on a new connection:
-            // with a fresh cnonce (digest §1.4 "fresh cnonce per new TCP connection").
+            // with a fresh cnonce (TR-069 §3.4 "fresh cnonce per new TCP connection").
             if self.last_close {
                 if let AuthState::Digest(d) = &mut self.auth {
                     d.cnonce = fresh_cnonce(&mut self.rng);
@@ -468,7 +468,7 @@ impl HttpSession {
         let challenges = auth::parse_challenges(header_values.iter().map(String::as_str));
         let chosen = auth::choose(&challenges);
         if sent_credentials {
-            // A 401 after credentials is a failed session (digest §1.4, §1.6), except when the
+            // A 401 after credentials is a failed session (TR-069 §3.4, §3.7.1.4), except when the
             // nonce was not the server's to judge: it came from another connection (GenieACS
             // binds nonces to the TCP connection) or the server says it went stale.
             let retry_ok = match (&self.auth, &chosen) {
@@ -499,7 +499,7 @@ impl HttpSession {
                 Ok(())
             }
             Some(Chosen::Basic) => {
-                // Digest §1.4: the ACS chooses the scheme; Basic without TLS is the ACS's
+                // TR-069 §3.4: the ACS chooses the scheme; Basic without TLS is the ACS's
                 // choice (it MUST NOT make it), so it is answered but logged.
                 if !self.url.to_ascii_lowercase().starts_with("https:") {
                     log::warn!("the ACS asks for Basic authentication over plain HTTP");

@@ -1,4 +1,4 @@
-//! The UDP connection-request socket (digest §8): STUN Binding Requests go out from it, STUN
+//! The UDP connection-request socket (TR-069 Annex G): STUN Binding Requests go out from it, STUN
 //! responses and UDP connection requests come in on it. A receive thread hands every
 //! datagram to the engine ([`cwmp_engine::Input::Datagram`]); the driver sends
 //! [`cwmp_engine::Output::SendDatagram`] on the same socket. Nothing is ever answered here:
@@ -23,7 +23,7 @@ use cwmp_engine::Input;
 /// Datagrams forwarded to the engine per second at most.
 pub const MAX_DATAGRAMS_PER_SECOND: u32 = 100;
 
-/// The largest datagram read (a UDP connection request is at most 2048 bytes, digest §8.3).
+/// The largest datagram read (a UDP connection request is at most 2048 bytes, TR-069 Annex G).
 const MAX_DATAGRAM: usize = 2048;
 
 /// How long one blocking receive may last before the thread looks at its stop flag anyway.

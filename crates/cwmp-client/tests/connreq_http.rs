@@ -1,4 +1,4 @@
-//! HTTP connection requests end to end (digest §7): `curl --digest` and raw TCP against the
+//! HTTP connection requests end to end (TR-069 §3.2.2): `curl --digest` and raw TCP against the
 //! listener of the real `Client`, sessions observed at the fake ACS. Loopback only.
 
 mod connreq_common;

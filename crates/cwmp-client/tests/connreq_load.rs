@@ -1,4 +1,4 @@
-//! Load on the HTTP connection-request listener of the real `Client` (digest §7): many
+//! Load on the HTTP connection-request listener of the real `Client` (TR-069 §3.2.2): many
 //! concurrent good and bad requests. The agent keeps serving, its memory stays flat, and the
 //! ACS sees the sessions the rules predict: never two at once; a burst of accepted requests
 //! opens one session plus a follow-up for those accepted while it ran, and once the flood has

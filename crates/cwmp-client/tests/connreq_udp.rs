@@ -1,4 +1,4 @@
-//! The UDP connection-request socket end to end (digest §8): signed UDP connection requests
+//! The UDP connection-request socket end to end (TR-069 Annex G): signed UDP connection requests
 //! from a test ACS, and the Annex G binding against a real coturn through a recording relay.
 //! Loopback only; every loop is bounded.
 

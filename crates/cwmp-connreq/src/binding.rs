@@ -1,4 +1,4 @@
-//! The Annex G STUN binding state machine (digest §8.1, §8.2), sans-IO.
+//! The Annex G STUN binding state machine (TR-069 Annex G, Annex G), sans-IO.
 //!
 //! [`StunBinding`] keeps the NAT binding of the UDP connection-request socket open and learns
 //! its public address. The engine hosts it; the driver owns the socket. Time comes in with every
@@ -47,7 +47,7 @@
 //! * **Responses** are accepted only from the server address (IPv4-mapped IPv6 compared as
 //!   IPv4) with the current transaction ID; once MESSAGE-INTEGRITY is being sent, a success
 //!   response must carry a valid one, and an error response with an invalid one is ignored.
-//! * **USERNAME** is sent whenever STUNUsername is non-empty (the safe choice of digest §8.2);
+//! * **USERNAME** is sent whenever STUNUsername is non-empty (the safe choice of TR-069 Annex G);
 //!   MESSAGE-INTEGRITY only after the server answered 401 (or 432 Missing Username) and never
 //!   without a username. A 401/430/431 to a request that had MESSAGE-INTEGRITY means the
 //!   credentials are wrong: [`StunEvent::AuthenticationFailed`], then back-off.
@@ -87,7 +87,7 @@ pub const RETRY_BACKOFF_MAX: Duration = Duration::from_secs(300);
 
 const MAX_QUEUED: usize = 16;
 
-/// The STUN configuration (ManagementServer.STUN* parameters, digest §8.1), with the server
+/// The STUN configuration (ManagementServer.STUN* parameters, TR-069 Annex G), with the server
 /// name already resolved by the driver. `Debug` redacts the password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StunConfig {
@@ -289,7 +289,7 @@ impl StunBinding {
     }
 
     /// Applies a new configuration. Enabling, or changing the server, local address,
-    /// credentials or format, restarts discovery at once (digest §8.2: re-run discovery when
+    /// credentials or format, restarts discovery at once (TR-069 Annex G: re-run discovery when
     /// the local IP or STUN parameters change); changing only the keepalive periods reschedules
     /// the next request. Disabling stops everything and reports the local address.
     pub fn set_config(&mut self, now: Instant, config: StunConfig) {

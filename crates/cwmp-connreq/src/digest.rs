@@ -1,4 +1,4 @@
-//! HTTP Digest authentication of connection requests (digest §7, §10; RFC 7616 / RFC 2617,
+//! HTTP Digest authentication of connection requests (TR-069 §3.2.2, §3.3; RFC 7616 / RFC 2617,
 //! algorithm MD5, `qop="auth"`).
 //!
 //! [`DigestAuth`] is the server side a CPE needs: it issues challenges and verifies
@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 use crate::digest_hash::{digest_response, DigestAlgorithm, DigestInput, DigestQop};
 use subtle::ConstantTimeEq;
 
-/// Default nonce lifetime (digest §7 leaves it to the CPE): long enough for an ACS to answer a
+/// Default nonce lifetime (TR-069 §3.2.2 leaves it to the CPE): long enough for an ACS to answer a
 /// challenge, short enough that a captured nonce is soon useless.
 pub const DEFAULT_NONCE_LIFETIME: Duration = Duration::from_secs(60);
 

@@ -1,4 +1,4 @@
-//! HTTP connection-request heads and the responses to them (digest §7).
+//! HTTP connection-request heads and the responses to them (TR-069 §3.2.2).
 //!
 //! The ACS sends an HTTP/1.1 `GET` with no body to `ManagementServer.ConnectionRequestURL`.
 //! [`parse_request`] turns the bytes a listener has read so far into an [`HttpRequest`], or says
@@ -184,7 +184,7 @@ pub enum RequestError {
     /// appears twice: ambiguous credentials or framing are refused (RFC 9112 §3.2, §6.3).
     DuplicateHeader(&'static str),
     /// The request announces a body (`Content-Length` > 0 or any `Transfer-Encoding`):
-    /// a connection request carries no data (digest §7).
+    /// a connection request carries no data (TR-069 §3.2.2).
     BodyNotAllowed,
 }
 
@@ -214,7 +214,7 @@ impl fmt::Display for RequestError {
 
 impl std::error::Error for RequestError {}
 
-/// Parses an HTTP/1.x request head from the start of `bytes` (digest §7).
+/// Parses an HTTP/1.x request head from the start of `bytes` (TR-069 §3.2.2).
 ///
 /// Returns [`RequestError::Incomplete`] while the blank line ending the head has not arrived
 /// and fewer than [`MAX_HEAD_SIZE`] bytes are buffered. Any method is accepted here (the caller
@@ -297,7 +297,7 @@ fn httparse_error_text(e: httparse::Error) -> &'static str {
     }
 }
 
-/// A response a connection-request listener sends (digest §7). Every one has an empty body.
+/// A response a connection-request listener sends (TR-069 §3.2.2). Every one has an empty body.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Response {
@@ -316,7 +316,7 @@ pub enum Response {
     NotFound,
     /// `405 Method Not Allowed` with `Allow: GET`.
     MethodNotAllowed,
-    /// `503 Service Unavailable`: rate limit reached; no `Retry-After` (digest §7 says the CPE
+    /// `503 Service Unavailable`: rate limit reached; no `Retry-After` (TR-069 §3.2.2 says the CPE
     /// SHOULD NOT send one).
     ServiceUnavailable,
 }

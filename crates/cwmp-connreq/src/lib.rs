@@ -1,20 +1,20 @@
-//! Sans-IO connection-request codecs for a TR-069 CPE (digest §7, §8).
+//! Sans-IO connection-request codecs for a TR-069 CPE (TR-069 §3.2.2, Annex G).
 //!
 //! Everything here is either a pure function from bytes to typed values or a small state
 //! machine with the time passed in (design invariants 1 and 4). No socket, thread, clock or
 //! OS randomness: the blocking listeners and the engine's STUN timing are built on top.
 //!
-//! * HTTP connection requests (digest §7): [`parse_request`] → [`HttpRequest`];
+//! * HTTP connection requests (TR-069 §3.2.2): [`parse_request`] → [`HttpRequest`];
 //!   [`ConnectionRequestServer`] decides the answer (path, method, [`DigestAuth`],
 //!   [`RateLimiter`]) and renders it ([`Reply`], [`Response`]).
 //! * Digest authentication (RFC 7616 / 2617, MD5, `qop=auth`): [`DigestAuth`] (server),
 //!   [`parse_authorization`], and the client side [`parse_challenge`] +
 //!   [`authorization_header`] for test ACSs.
-//! * STUN (Annex G on RFC 3489, digest §8.2): the codec [`StunMessage`] / [`decode`] with the
+//! * STUN (Annex G on RFC 3489, TR-069 Annex G): the codec [`StunMessage`] / [`decode`] with the
 //!   TR-111 attributes, [`classify`] to demultiplex the UDP socket, and the binding state
 //!   machine [`StunBinding`] (retransmission, keepalive, binding change, NATDetected,
 //!   UDPConnectionRequestAddress).
-//! * UDP connection requests (digest §8.3): [`parse_udp_request`] and
+//! * UDP connection requests (TR-069 Annex G): [`parse_udp_request`] and
 //!   [`UdpRequestValidator`] (signature, username, replay, freshness; never answered).
 //!
 //! A blocking HTTP listener, in outline:

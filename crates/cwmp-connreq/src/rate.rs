@@ -1,8 +1,8 @@
-//! The connection-request rate limiter (digest §7: the CPE SHOULD limit how many Connection
+//! The connection-request rate limiter (TR-069 §3.2.2: the CPE SHOULD limit how many Connection
 //! Requests it accepts per period and answer the others `503` without `Retry-After`).
 //!
 //! A token bucket with time passed in: `burst` requests may come back to back, then one more
-//! each `refill_every`. The same limiter serves HTTP and UDP connection requests (digest §8.3: a
+//! each `refill_every`. The same limiter serves HTTP and UDP connection requests (TR-069 Annex G: a
 //! UDP request is subject to "the same rate limiting").
 
 use std::time::{Duration, Instant};

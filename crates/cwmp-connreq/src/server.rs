@@ -1,4 +1,4 @@
-//! The whole HTTP connection-request decision in one sans-IO call (digest §7).
+//! The whole HTTP connection-request decision in one sans-IO call (TR-069 §3.2.2).
 //!
 //! A blocking listener only moves bytes: it reads until [`parse_request`](crate::parse_request)
 //! stops saying `Incomplete`, hands the [`HttpRequest`] to
@@ -34,7 +34,7 @@
 //!   session, or is folded into the follow-up of the running one. The driver reports session
 //!   starts with [`ConnectionRequestServer::session_started`].
 //! * **Every further request** before the next session starts adds no session (the engine
-//!   folds it into the one already asked for, digest §7: several requests, one session). It is
+//!   folds it into the one already asked for, TR-069 §3.2.2: several requests, one session). It is
 //!   answered `200` while the token bucket ([`RateLimiter`]: a burst, then a sustained rate)
 //!   has a token, and `503` beyond that.
 //! * **A flood loses its free request.** A session period in which a request was refused does

@@ -1,5 +1,5 @@
-//! Classic STUN (RFC 3489) messages with the TR-111 attributes (digest §8.2), and the
-//! demultiplexing of the UDP connection-request socket (digest §8.3 step 1).
+//! Classic STUN (RFC 3489) messages with the TR-111 attributes (TR-069 Annex G), and the
+//! demultiplexing of the UDP connection-request socket (TR-069 Annex G step 1).
 //!
 //! # Wire format (decision)
 //!
@@ -55,7 +55,7 @@ pub const CONNECTION_REQUEST_BINDING_VALUE: &[u8; 20] = b"dslforum.org/TR-111 ";
 /// Most attributes decoded from one message (a Binding Response has about five).
 pub const MAX_ATTRIBUTES: usize = 32;
 
-/// Attribute types used here (RFC 3489 §11.2, RFC 5389 §18.2, TR-111 / digest §8.2).
+/// Attribute types used here (RFC 3489 §11.2, RFC 5389 §18.2, TR-111 / TR-069 Annex G).
 pub mod attr {
     /// MAPPED-ADDRESS.
     pub const MAPPED_ADDRESS: u16 = 0x0001;
@@ -288,7 +288,7 @@ impl StunMessage {
         }
     }
 
-    /// The Annex G Binding Request (digest §8.2): CONNECTION-REQUEST-BINDING, then
+    /// The Annex G Binding Request (TR-069 Annex G): CONNECTION-REQUEST-BINDING, then
     /// BINDING-CHANGE when `binding_change`, then USERNAME when `username` is non-empty.
     /// No CHANGE-REQUEST or RESPONSE-ADDRESS.
     pub fn binding_request(
@@ -651,7 +651,7 @@ fn trim_nul(v: &[u8]) -> &[u8] {
     v.get(..end).unwrap_or(&[])
 }
 
-/// What a datagram on the UDP connection-request socket is (digest §8.3 step 1).
+/// What a datagram on the UDP connection-request socket is (TR-069 Annex G step 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DatagramKind {
     /// Starts like a STUN message: first byte `0x00` or `0x01` (RFC 3489 types are below

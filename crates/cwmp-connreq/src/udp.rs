@@ -1,4 +1,4 @@
-//! Signed UDP connection requests (Annex G, digest §8.3).
+//! Signed UDP connection requests (Annex G, TR-069 Annex G).
 //!
 //! One datagram in HTTP/1.1 request syntax:
 //!
@@ -23,7 +23,7 @@
 //! * **Spaces.** A raw space in a value (GenieACS does not encode) would split the request
 //!   line; the target is therefore everything between `GET ` and the last ` HTTP/1.1`.
 //! * **`+`** is not a space: RFC 3986 query decoding, not HTML forms.
-//! * **Replay protection** (digest §8.3 checks 5, 6): the `id` must not be among the last
+//! * **Replay protection** (TR-069 Annex G checks 5, 6): the `id` must not be among the last
 //!   [`RECENT_IDS`] accepted ids (the ACS sends each message several times, the copies are
 //!   dropped silently as [`UdpVerdict::Duplicate`]); `ts` must not be older than the last
 //!   accepted `ts` (equal is allowed: GenieACS's `ts` has one-second resolution and two
@@ -140,7 +140,7 @@ impl fmt::Display for UdpRequestError {
 
 impl std::error::Error for UdpRequestError {}
 
-/// Parses a UDP connection request datagram (digest §8.3). Headers after the request line are
+/// Parses a UDP connection request datagram (TR-069 Annex G). Headers after the request line are
 /// ignored; unknown query fields are ignored.
 pub fn parse_udp_request(bytes: &[u8]) -> Result<UdpConnRequest, UdpRequestError> {
     if bytes.len() > MAX_UDP_REQUEST_SIZE {
@@ -267,7 +267,7 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
-/// The signature of digest §8.3: lower-case hex HMAC-SHA1 keyed with ConnectionRequestPassword
+/// The signature of TR-069 Annex G: lower-case hex HMAC-SHA1 keyed with ConnectionRequestPassword
 /// over `ts ‖ id ‖ un ‖ cn`.
 pub fn udp_signature(password: &str, ts: &str, id: &str, un: &str, cn: &str) -> String {
     hex::encode(signature_bytes(password, ts, id, un, cn))
@@ -458,7 +458,7 @@ mod tests {
 
     #[test]
     fn signature_matches_the_digest_recipe() {
-        // Independent computation with the crates directly, as in digest §8.3.
+        // Independent computation with the crates directly, as in TR-069 Annex G.
         let mut m = Hmac::<Sha1>::new_from_slice(b"pw").unwrap();
         m.update(b"1700000000" as &[u8]);
         m.update(b"42userabc");

@@ -47,10 +47,10 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-/// `SupportedCWMPVersions` sent in every Inform in the `cwmp-1-2` namespace (digest §1.3).
+/// `SupportedCWMPVersions` sent in every Inform in the `cwmp-1-2` namespace (TR-069 §3.5).
 pub const SUPPORTED_CWMP_VERSIONS: &str = "1.0,1.1,1.2,1.3,1.4";
 
-/// The Inform carries at most 64 events (digest §2.1).
+/// The Inform carries at most 64 events (TR-069 Annex A.3.3.1).
 pub const MAX_INFORM_EVENTS: usize = 64;
 
 /// Bound of [`PersistentState::reported_values`] (a data model has far fewer notified
@@ -60,9 +60,9 @@ const MAX_REPORTED_VALUES: usize = 4096;
 /// The most entries of each kind [`Agent::new`] accepts in a restored [`PersistentState`].
 pub const MAX_RESTORED_ENTRIES: usize = 1024;
 
-/// Namespaces tried for the Inform, newest first (digest §1.2, §1.3).
+/// Namespaces tried for the Inform, newest first (TR-069 §3.5, §3.5).
 ///
-/// Decision (digest §13: negotiation rules unverified): the Inform goes out in `cwmp-1-2` with
+/// Decision (TR-069 §3: negotiation rules unverified): the Inform goes out in `cwmp-1-2` with
 /// `SupportedCWMPVersions`. If the ACS answers the Inform with fault 8006, the session fails
 /// (normal retry wait) and the next attempt steps down one namespace (`cwmp-1-1`, then
 /// `cwmp-1-0`), without the CWMP 1.4 header. That is at most two steps, it is kept while
@@ -216,11 +216,11 @@ pub struct Agent {
     pending_start: bool,
     /// Something that needs a session happened during the current one.
     follow_up: bool,
-    /// STUN binding and UDP connection requests (digest §8).
+    /// STUN binding and UDP connection requests (TR-069 Annex G).
     stun: StunHost,
 }
 
-/// A parameter changed by non-ACS means, remembered for the next Inform (digest §2.3).
+/// A parameter changed by non-ACS means, remembered for the next Inform (TR-069 Annex A.3.3.1).
 #[derive(Debug, Clone)]
 struct Changed {
     name: String,
@@ -442,7 +442,7 @@ impl Agent {
         self.flush_persist();
     }
 
-    /// An authenticated connection request, HTTP (digest §7) or UDP (§8.3).
+    /// An authenticated connection request, HTTP (TR-069 §3.2.2) or UDP (§8.3).
     fn connection_request<S: ParameterStore + ?Sized>(&mut self, store: &mut S) {
         if self.cwmp_enabled(store) {
             self.queue_event(EventCode::ConnectionRequest, "");
@@ -538,7 +538,7 @@ impl Agent {
         v
     }
 
-    /// The number of consecutive failed sessions (the next Inform's RetryCount, digest §3.2).
+    /// The number of consecutive failed sessions (the next Inform's RetryCount, TR-069 §3.2.1.1).
     pub fn retry_count(&self) -> u32 {
         self.retry_count
     }
@@ -690,7 +690,7 @@ impl Agent {
     }
 
     // -----------------------------------------------------------------------------------------
-    // Periodic inform (digest §4)
+    // Periodic inform (TR-069 §3.2.1)
     // -----------------------------------------------------------------------------------------
 
     fn read_periodic<S: ParameterStore + ?Sized>(&self, store: &mut S) -> PeriodicConfig {
@@ -789,7 +789,7 @@ impl Agent {
     /// Something that needs a session happened.
     ///
     /// During a session it asks for one follow-up session. Otherwise a session starts at the
-    /// end of this input, also cutting a retry wait short (digest §3.3: "if a new event that
+    /// end of this input, also cutting a retry wait short (TR-069 §3.2.1.1: "if a new event that
     /// requires a session occurs during the wait, the connection is retried immediately";
     /// RetryCount keeps counting).
     fn trigger(&mut self) {
@@ -810,7 +810,7 @@ impl Agent {
     }
 
     /// Raise `0 BOOTSTRAP` on first contact or when the ACS URL differs from the one last
-    /// bootstrapped to (digest §2.4). Only called while no session runs.
+    /// bootstrapped to (TR-069 Annex A.3.3.1). Only called while no session runs.
     fn check_bootstrap<S: ParameterStore + ?Sized>(&mut self, store: &mut S) {
         if self.bootstrap_pending || self.session.is_some() {
             return;
@@ -823,7 +823,7 @@ impl Agent {
         self.raise_bootstrap(discard);
     }
 
-    /// Decision (digest §2.4, icwmp): a URL change discards everything queued for the old ACS
+    /// Decision (TR-069 Annex A.3.3.1, icwmp): a URL change discards everything queued for the old ACS
     /// (events except `1 BOOT`, which is a fact of this boot; pending ScheduleInforms;
     /// undelivered transfer results) and resets the namespace fallback. Transfers the device
     /// is performing go on; their TransferComplete goes to the new ACS.
@@ -850,7 +850,7 @@ impl Agent {
         self.trigger();
     }
 
-    /// Forget everything a factory reset forgets (digest §5.11).
+    /// Forget everything a factory reset forgets (TR-069 Annex A (FactoryReset)).
     fn drop_for_factory_reset(&mut self) {
         self.bootstrap_url = None;
         self.bootstrap_pending = true;
@@ -866,7 +866,7 @@ impl Agent {
     }
 
     /// Local changes: STUN settings reconfigure the binding; changes of
-    /// UDPConnectionRequestAddress pass the notification limit (digest §8.1) first, the rest
+    /// UDPConnectionRequestAddress pass the notification limit (TR-069 Annex G) first, the rest
     /// is recorded for notification.
     fn handle_value_changed<S: ParameterStore + ?Sized>(
         &mut self,
@@ -975,7 +975,7 @@ impl Agent {
 
     /// An active notification asks for a session, no sooner than
     /// `DefaultActiveNotificationThrottle` after the end of the last successful session
-    /// (digest §3.4). During a session the decision waits for its end.
+    /// (TR-069 §3.2.1). During a session the decision waits for its end.
     ///
     /// Decision: unlike other events, an active notification does not cut a retry wait short;
     /// the retry carries it. A flapping parameter must not turn the back-off against an
@@ -1081,7 +1081,7 @@ impl Agent {
         }
     }
 
-    /// Hand out the transfers whose time has come, never during a session (digest §5.8: the
+    /// Hand out the transfers whose time has come, never during a session (TR-069 Annex A.3.2.8: the
     /// session ends before the download starts) and never after a Reboot or FactoryReset.
     fn start_due_transfers(&mut self, now: Now) {
         if self.session.is_some() || self.halted {
@@ -1285,7 +1285,7 @@ impl Agent {
     }
 
     /// After an InformResponse or TransferCompleteResponse: the next CPE request unless the
-    /// ACS holds requests, else the empty POST (digest §1.5, §1.6).
+    /// ACS holds requests, else the empty POST (TR-069 §3.7.1, §3.7.1.4).
     fn next_cpe_post<S: ParameterStore + ?Sized>(&mut self, store: &mut S, now: Now) {
         let Some(s) = &self.session else { return };
         if !s.hold_requests {
@@ -1385,7 +1385,7 @@ impl Agent {
             bytes: body.len(),
         });
 
-        // Classify (digest §1.4, §1.6): 204 or 200 without body = empty; 200 with a SOAP
+        // Classify (TR-069 §3.4, §3.7.1.4): 204 or 200 without body = empty; 200 with a SOAP
         // envelope = a message; a SOAP Fault is also accepted under 500; anything else fails.
         let env = match (status, parsed) {
             (204, _) | (200, None) => None,
@@ -1449,7 +1449,7 @@ impl Agent {
                 return self.end_session(store, now, End::Failed(reason));
             }
         }
-        // Namespace for the rest of the session: UseCWMPVersion, else the response's (digest §1.3).
+        // Namespace for the rest of the session: UseCWMPVersion, else the response's (TR-069 §3.5).
         let mut ns = env.namespace;
         if let Some(v) = &env.header.use_cwmp_version {
             match parse_version(v).and_then(|(a, b)| CwmpNamespace::for_version(a, b)) {
@@ -1473,7 +1473,7 @@ impl Agent {
         if let Some(t) = env.header.session_timeout {
             s.response_timeout = Duration::from_secs(u64::from(t)).clamp(base_timeout, max_timeout);
         }
-        // Delivery (digest §2.4): events on the InformResponse.
+        // Delivery (TR-069 Annex A.3.3.1): events on the InformResponse.
         let carried = std::mem::take(&mut s.carried_events);
         let changes = std::mem::take(&mut s.carried_changes);
         let bootstrap = s.carried_bootstrap;
@@ -1543,7 +1543,7 @@ impl Agent {
                     _ => false,
                 };
                 if retry {
-                    // Method retry (digest §1.6): the same request again, in this session.
+                    // Method retry (TR-069 §3.7.1.4): the same request again, in this session.
                     self.send_transfer_complete(store, now, rid);
                 } else {
                     let reason = format!("ACS fault {code} on TransferComplete");
@@ -1567,7 +1567,7 @@ impl Agent {
         env: Option<Envelope>,
     ) {
         let Some(env) = env else {
-            // Empty response: the ACS has nothing more (digest §1.6). Send what is left, or end.
+            // Empty response: the ACS has nothing more (TR-069 §3.7.1.4). Send what is left, or end.
             let Some(s) = self.session.as_mut() else {
                 return;
             };
@@ -1647,7 +1647,7 @@ impl Agent {
             self.last_success_end = Some(now.mono);
         } else {
             self.retry_count = self.retry_count.saturating_add(1);
-            // `6 CONNECTION REQUEST` is never retried (digest §2.4).
+            // `6 CONNECTION REQUEST` is never retried (TR-069 Annex A.3.3.1).
             self.events
                 .retain(|e| e.code != EventCode::ConnectionRequest);
         }
@@ -1752,7 +1752,7 @@ impl Agent {
             .unwrap_or_default()
     }
 
-    /// `ManagementServer.EnableCWMP` (Device:1.14; absent = enabled, digest §10).
+    /// `ManagementServer.EnableCWMP` (Device:1.14; absent = enabled, TR-069 §3.3).
     fn cwmp_enabled<S: ParameterStore + ?Sized>(&self, store: &mut S) -> bool {
         self.param(store, names::ENABLE_CWMP)
             .and_then(|v| as_bool(&v))
@@ -1922,7 +1922,7 @@ impl Agent {
     }
 
     /// The periodic inform parameters may have been written by the ACS.
-    /// So may the STUN settings (digest §8.1).
+    /// So may the STUN settings (TR-069 Annex G).
     pub(crate) fn after_set_values<S: ParameterStore + ?Sized>(
         &mut self,
         store: &mut S,

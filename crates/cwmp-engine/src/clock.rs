@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 ///
 /// * `mono` drives every deadline (retry waits, timeouts, delays): it never jumps.
 /// * `wall` is the device's absolute UTC time: it fills Inform `CurrentTime`, anchors the
-///   periodic inform phase to `PeriodicInformTime` (digest §4) and dates persisted deadlines.
+///   periodic inform phase to `PeriodicInformTime` (TR-069 §3.2.1) and dates persisted deadlines.
 ///   [`DateTime::UNKNOWN`] means the device has no reliable absolute time yet (no NTP); the
-///   engine then behaves as digest §4 says for a CPE without absolute time.
+///   engine then behaves as TR-069 §3.2.1 says for a CPE without absolute time.
 ///
 /// The engine notices wall-clock steps (an NTP sync) by comparing `wall − mono` between
 /// calls, and re-anchors the periodic schedule when it moves by more than

@@ -11,7 +11,7 @@ pub struct AgentConfig {
     /// `InternetGatewayDevice.`. `ManagementServer.` and `DeviceInfo.` parameters are read
     /// below it.
     pub root: String,
-    /// How long to wait for each HTTP response before the session fails (digest §1.4: at least
+    /// How long to wait for each HTTP response before the session fails (TR-069 §3.4: at least
     /// 30 s). Values below 30 s are raised to 30 s. A `cwmp:SessionTimeout` header in the
     /// InformResponse raises it for that session (up to [`AgentConfig::max_response_timeout`]).
     /// Default 30 s.
@@ -19,13 +19,13 @@ pub struct AgentConfig {
     /// Upper bound for a `SessionTimeout` the ACS asks for. Default 600 s.
     pub max_response_timeout: Duration,
     /// How many times one CPE request (TransferComplete) is re-sent after an ACS fault 8005
-    /// before the session fails (digest §1.6 "method retry"). Default 3.
+    /// before the session fails (TR-069 §3.7.1.4 "method retry"). Default 3.
     pub max_request_retries: u32,
     /// How many ACS requests one session may carry before the CPE gives up on it (a runaway
     /// ACS must not keep the CPE in a session forever). Default 10 000.
     pub max_acs_requests_per_session: u32,
     /// Most Downloads accepted and not yet reported (GetQueuedTransfers lists at most 16,
-    /// digest §5.8); a Download beyond it is refused with 9004. Default 16.
+    /// TR-069 Annex A.3.2.8); a Download beyond it is refused with 9004. Default 16.
     pub max_queued_transfers: usize,
     /// Most pending ScheduleInforms; one beyond it is refused with 9004. Default 32.
     pub max_scheduled_informs: usize,
@@ -38,7 +38,7 @@ pub struct AgentConfig {
     pub trace: bool,
 }
 
-/// The response-timeout floor of digest §1.4.
+/// The response-timeout floor of TR-069 §3.4.
 pub const MIN_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Default for AgentConfig {

@@ -1,4 +1,4 @@
-//! Inform event codes and the queue of undelivered events (digest §2.4).
+//! Inform event codes and the queue of undelivered events (TR-069 Annex A.3.3.1).
 //!
 //! Events are raised by inputs (boot, timers, RPCs, connection requests) and removed when
 //! delivered: on the InformResponse, except `7 TRANSFER COMPLETE` and its `M Download`, which
@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// An Inform `EventCode` (digest §2.4), printed exactly as on the wire (`"4 VALUE CHANGE"`).
+/// An Inform `EventCode` (TR-069 Annex A.3.3.1), printed exactly as on the wire (`"4 VALUE CHANGE"`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum EventCode {
@@ -42,7 +42,7 @@ pub enum EventCode {
     Other(String),
 }
 
-/// What happens to an undelivered event after a failed session or a restart (digest §2.4,
+/// What happens to an undelivered event after a failed session or a restart (TR-069 Annex A.3.3.1,
 /// column "Persist/Retry").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Persistence {
@@ -94,12 +94,12 @@ impl EventCode {
     }
 
     /// Whether each occurrence is a separate EventStruct with its own CommandKey
-    /// ("Multiple" in digest §2.4); the numbered codes are "Single".
+    /// ("Multiple" in TR-069 Annex A.3.3.1); the numbered codes are "Single".
     pub fn is_multiple(&self) -> bool {
         self.as_str().starts_with("M ")
     }
 
-    /// Retry/restart behaviour (digest §2.4, icwmp's flags).
+    /// Retry/restart behaviour (TR-069 Annex A.3.3.1, icwmp's flags).
     pub(crate) fn persistence(&self) -> Persistence {
         match self {
             EventCode::ConnectionRequest => Persistence::None,
@@ -111,7 +111,7 @@ impl EventCode {
     }
 
     /// Sort key for the Inform: numbered events by number, then `M …`, then the rest, so that
-    /// the Inform reads like the examples in the digest (`1 BOOT` before `M Reboot`).
+    /// the Inform reads like the examples in TR-069 (`1 BOOT` before `M Reboot`).
     pub(crate) fn rank(&self) -> u32 {
         let s = self.as_str();
         if let Some((n, _)) = s.split_once(' ') {
@@ -175,7 +175,7 @@ pub(crate) struct EventQueue {
 }
 
 impl EventQueue {
-    /// Queue an event. A "Single" code already queued is not queued twice (digest §2.4).
+    /// Queue an event. A "Single" code already queued is not queued twice (TR-069 Annex A.3.3.1).
     /// Returns whether the queue changed.
     pub(crate) fn push(&mut self, event: QueuedEvent) -> bool {
         if !event.code.is_multiple() && self.entries.iter().any(|(_, e)| e.code == event.code) {

@@ -1,4 +1,4 @@
-//! Building the Inform (digest §2).
+//! Building the Inform (TR-069 Annex A.3.3.1).
 
 use crate::agent::{names, Agent, MAX_INFORM_EVENTS};
 use crate::clock::Now;
@@ -17,7 +17,7 @@ pub(crate) struct Built {
     /// Whether it carries `0 BOOTSTRAP`.
     pub(crate) carried_bootstrap: bool,
     /// Transfer results whose `M Download` it carries: their TransferComplete follows the
-    /// InformResponse in this session (digest §5.9).
+    /// InformResponse in this session (TR-069 Annex A.3.3.2).
     pub(crate) transfer_requests: Vec<u64>,
     /// What the ACS will have been told once it is delivered.
     pub(crate) reported_update: ReportedUpdate,
@@ -32,7 +32,7 @@ pub(crate) struct ReportedUpdate {
     pub(crate) values: Vec<(String, String)>,
 }
 
-/// Notified parameters (passive or active, digest §2.3) with their current values.
+/// Notified parameters (passive or active, TR-069 Annex A.3.3.1) with their current values.
 fn notified_values<S: ParameterStore + ?Sized>(store: &mut S, root: &str) -> Vec<(String, String)> {
     let Ok(attrs) = store.get_attributes(&[root.to_owned()]) else {
         return Vec::new();
@@ -78,7 +78,7 @@ pub(crate) fn build<S: ParameterStore + ?Sized>(agent: &Agent, store: &mut S, no
         serial_number: lexical(store, names::SERIAL_NUMBER),
     };
 
-    // ParameterList (digest §2.2, §2.3): forced-inform parameters, then every notified change
+    // ParameterList (TR-069 Annex A.3.3.1, Annex A.3.3.1): forced-inform parameters, then every notified change
     // with its current value (read through get_values, so secrets read as "").
     let mut params: Vec<ParameterValueStruct> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
@@ -113,7 +113,7 @@ pub(crate) fn build<S: ParameterStore + ?Sized>(agent: &Agent, store: &mut S, no
         }
     }
 
-    // Events (digest §2.4), in rank order, at most 64. Singles rank first, so a cut only ever
+    // Events (TR-069 Annex A.3.3.1), in rank order, at most 64. Singles rank first, so a cut only ever
     // drops `M …` events, which stay queued for the next session.
     let mut entries: Vec<(u32, EventStruct, Carry)> = Vec::new();
     if bootstrap {

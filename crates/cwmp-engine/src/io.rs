@@ -24,12 +24,12 @@ pub enum Input {
     },
     /// The last [`Output::SendPost`] got no usable response: connect, DNS or TLS failure, the
     /// connection closed, the driver's own timeout, a 401 after credentials were sent, a
-    /// redirect loop (digest §1.4, §3.3). The session fails.
+    /// redirect loop (TR-069 §3.4, §3.2.1.1). The session fails.
     HttpFailed {
         /// Why, for traces (must not contain secrets).
         reason: String,
     },
-    /// An authenticated Connection Request arrived (digest §7; the driver checked the Digest
+    /// An authenticated Connection Request arrived (TR-069 §3.2.2; the driver checked the Digest
     /// credentials and answered 200 already). Raises `6 CONNECTION REQUEST`.
     ConnectionRequest,
     /// Parameters changed by a means other than the ACS (the store's
@@ -42,7 +42,7 @@ pub enum Input {
     },
     /// The embedder finished (successfully or not) a transfer it got from
     /// [`Output::Download`]: raises `7 TRANSFER COMPLETE` + `M Download` until the ACS
-    /// acknowledges the TransferComplete (digest §5.9).
+    /// acknowledges the TransferComplete (TR-069 Annex A.3.3.2).
     TransferComplete {
         /// The transfer's CommandKey.
         command_key: String,
@@ -58,7 +58,7 @@ pub enum Input {
     },
     /// A diagnostic the ACS requested finished: raises `8 DIAGNOSTICS COMPLETE`.
     DiagnosticsComplete,
-    /// The driver bound the UDP connection-request socket (digest §8): STUN (when
+    /// The driver bound the UDP connection-request socket (TR-069 Annex G): STUN (when
     /// `STUNEnable`) runs from it and UDP connection requests are accepted on it. `local` is
     /// the socket's address as the outside sees it before any NAT: the IP of the interface
     /// towards the ACS / STUN server (not `0.0.0.0`) and the bound port. Send it again when
@@ -87,7 +87,7 @@ pub enum Input {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Output {
-    /// A session begins: start a fresh cookie jar and connection (digest §1.4).
+    /// A session begins: start a fresh cookie jar and connection (TR-069 §3.4).
     SessionStarted {
         /// The session's number.
         session_id: u64,
@@ -112,7 +112,7 @@ pub enum Output {
     SessionEnded {
         /// The session's number.
         session_id: u64,
-        /// Whether it ended successfully (digest §1.6).
+        /// Whether it ended successfully (TR-069 §3.7.1.4).
         ok: bool,
     },
     /// Persistent state changed: write it atomically before acting on any later output.
@@ -120,22 +120,22 @@ pub enum Output {
     /// Reboot the device now (a Reboot RPC, after its session ended). The engine starts no
     /// more sessions; after the restart construct a new agent with
     /// [`crate::BootReason::PowerOn`] and the last persisted state: its Inform carries
-    /// `1 BOOT` + `M Reboot <command_key>` (digest §5.10).
+    /// `1 BOOT` + `M Reboot <command_key>` (TR-069 Annex A.3.2.9).
     Reboot {
         /// The Reboot's CommandKey.
         command_key: String,
     },
     /// Reset the device to factory defaults now ([`cwmp_model::ParameterStore::factory_reset`]
     /// and whatever else the device keeps), then reboot. The persisted state already says
-    /// `0 BOOTSTRAP`; restart with [`crate::BootReason::PowerOn`] (digest §5.11).
+    /// `0 BOOTSTRAP`; restart with [`crate::BootReason::PowerOn`] (TR-069 Annex A (FactoryReset)).
     FactoryReset,
     /// Perform this download now (the session has ended and DelaySeconds has passed), then
-    /// report it with [`Input::TransferComplete`] (digest §5.8).
+    /// report it with [`Input::TransferComplete`] (TR-069 Annex A.3.2.8).
     Download(DownloadRequest),
     /// A trace event (only with [`crate::AgentConfig::trace`]); never contains secrets.
     Trace(TraceEvent),
     /// Send this datagram from the UDP connection-request socket (a STUN Binding Request,
-    /// digest §8.2).
+    /// TR-069 Annex G).
     SendDatagram {
         /// The destination (the STUN server).
         to: SocketAddr,
@@ -151,7 +151,7 @@ pub enum Output {
     },
 }
 
-/// The `SOAPAction` HTTP header of a POST (digest §1.4).
+/// The `SOAPAction` HTTP header of a POST (TR-069 §3.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SoapAction {
@@ -175,7 +175,7 @@ impl SoapAction {
     }
 }
 
-/// A Download the embedder is to perform (digest §5.8). `Debug` redacts the password.
+/// A Download the embedder is to perform (TR-069 Annex A.3.2.8). `Debug` redacts the password.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DownloadRequest {
@@ -219,11 +219,11 @@ impl fmt::Debug for DownloadRequest {
 #[non_exhaustive]
 pub enum BootReason {
     /// The device powered up or restarted (including after [`Output::Reboot`] or
-    /// [`Output::FactoryReset`]): the first Inform carries `1 BOOT` (digest §2.4).
+    /// [`Output::FactoryReset`]): the first Inform carries `1 BOOT` (TR-069 Annex A.3.3.1).
     PowerOn,
     /// The device was reset to factory defaults by local means (a menu, a button) and
     /// restarted: `1 BOOT` plus `0 BOOTSTRAP`, and every pending event, ScheduleInform and
-    /// transfer is dropped (digest §5.11).
+    /// transfer is dropped (TR-069 Annex A (FactoryReset)).
     FactoryReset,
     /// Only the agent restarted (e.g. the daemon was restarted), the device did not: no
     /// `1 BOOT`; pending events are still delivered.

@@ -8,14 +8,14 @@
 //! process can drive thousands of simulated phones. The blocking driver (`cwmp-client`) does
 //! HTTP, TLS, authentication, cookies and redirects.
 //!
-//! What it implements, by digest section:
-//! * §1.5–§1.6 the session: Inform, CPE requests (TransferComplete), empty POST, ACS requests,
-//!   termination, HoldRequests, method retry on 8005, namespace negotiation;
-//! * §2 the Inform: DeviceId, events with CommandKeys, forced-inform and notified parameters;
-//! * §2.4 the event rules (single/multiple, retry and persistence, BOOTSTRAP);
-//! * §3 retry waits and RetryCount, the active-notification throttle;
-//! * §4 periodic informs anchored to `PeriodicInformTime`;
-//! * §5 every CPE RPC in [`RPC_METHODS`]; 9000 for the others.
+//! What it implements, by TR-069 (Amendment 6) section:
+//! * §3.7.1 the session: Inform, CPE requests (TransferComplete), empty POST, ACS requests,
+//!   termination (§3.7.1.4), HoldRequests, method retry on 8005, namespace negotiation (§3.5);
+//! * Annex A.3.3.1 the Inform: DeviceId, events with CommandKeys and their rules
+//!   (single/multiple, retry and persistence, BOOTSTRAP), forced-inform and notified parameters;
+//! * §3.2.1.1 retry waits and RetryCount; §3.2.1 the active-notification throttle and periodic
+//!   informs anchored to `PeriodicInformTime`;
+//! * Annex A every CPE RPC in [`RPC_METHODS`]; 9000 for the others.
 //!
 //! All deadlines live in one timer table ([`Timer`], design invariant 3); what must survive a
 //! restart goes out as [`Output::Persist`] (design invariant 7).
@@ -39,7 +39,7 @@
 //!   then feed [`Input::ConnectionRequest`]. The store's change listener feeds
 //!   [`Input::ValueChanged`].
 //! * [`Output::Trace`] (only with [`AgentConfig::trace`]): per-session JSON records.
-//! * Annex G (digest §8), optional: bind a UDP socket and feed [`Input::UdpBound`]; feed
+//! * Annex G (TR-069 Annex G), optional: bind a UDP socket and feed [`Input::UdpBound`]; feed
 //!   every datagram as [`Input::Datagram`]; send [`Output::SendDatagram`] from that socket;
 //!   resolve [`Output::ResolveStunServer`] and feed [`Input::StunServerResolved`]. The engine
 //!   runs the STUN binding from the `ManagementServer.STUN*` parameters, writes

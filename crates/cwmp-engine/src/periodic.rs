@@ -1,10 +1,10 @@
-//! The periodic inform schedule (digest §4).
+//! The periodic inform schedule (TR-069 §3.2.1).
 //!
 //! Informs happen at `PeriodicInformTime + j × PeriodicInformInterval` for any integer j: the
 //! anchor only sets the phase. The next fire time after `now` is
 //! `now + ((anchor − now) mod interval)` with a non-negative modulo, taken strictly after now.
 //!
-//! Decision (digest §4 leaves the phase to the CPE): when the anchor is the Unknown Time, or the
+//! Decision (TR-069 §3.2.1 leaves the phase to the CPE): when the anchor is the Unknown Time, or the
 //! device has no wall clock, the phase is the monotonic instant at which the engine first
 //! needed one (start-up, or the moment the anchor became unknown). It is kept across sessions
 //! and across interval changes, and is not persisted: after a restart the phase restarts with

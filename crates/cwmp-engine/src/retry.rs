@@ -1,4 +1,4 @@
-//! Session retry waits (digest §3.1, §3.2).
+//! Session retry waits (TR-069 §3.2.1.1, §3.2.1.1).
 //!
 //! After the n-th consecutive failed session the CPE waits a uniformly random time in
 //! `[m·(k/1000)^(n−1), m·(k/1000)^n]` seconds, with `n = min(n, 10)`,
@@ -15,7 +15,7 @@ pub const DEFAULT_RETRY_MULTIPLIER: u32 = 2000;
 
 /// The longest retry wait the engine ever arms.
 ///
-/// Decision (digest silent): with extreme but legal values (m = k = 65535) the formula gives
+/// Decision (TR-069 silent): with extreme but legal values (m = k = 65535) the formula gives
 /// more than 10²² seconds. The wait is capped at one year so deadlines stay representable;
 /// no realistic configuration comes near it (the defaults top out at 5120 s).
 pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(365 * 86_400);

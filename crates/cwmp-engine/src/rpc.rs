@@ -1,4 +1,4 @@
-//! Answering ACS requests (digest §5): each request is dispatched to the store or to the
+//! Answering ACS requests (TR-069 Annex A): each request is dispatched to the store or to the
 //! engine's own queues and answered with its response or a CWMP fault.
 
 use crate::agent::Agent;
@@ -19,7 +19,7 @@ use cwmp_soap::{
 use std::io;
 use std::time::Duration;
 
-/// The methods this CPE implements, as GetRPCMethods lists them (digest §5.1: exactly the
+/// The methods this CPE implements, as GetRPCMethods lists them (TR-069 Annex A.3.1.1: exactly the
 /// implemented ones). Everything else is answered with 9000.
 pub const RPC_METHODS: &[&str] = &[
     "GetRPCMethods",
@@ -39,7 +39,7 @@ pub const RPC_METHODS: &[&str] = &[
     "CancelTransfer",
 ];
 
-/// `CommandKey` and `ParameterKey` are `string(32)` in the XSD (digest §5).
+/// `CommandKey` and `ParameterKey` are `string(32)` in the XSD (TR-069 Annex A).
 const MAX_KEY_CHARS: usize = 32;
 
 /// A response, possibly still to be streamed.
@@ -182,7 +182,7 @@ pub(crate) fn dispatch<S: ParameterStore + ?Sized>(
     env: &Envelope,
 ) -> (Reply, Vec<String>) {
     // SOAP 1.1 §4.2.3: a mandatory header we do not know means the message must not be
-    // processed. Decision (digest silent): a SOAP fault with faultcode `MustUnderstand`, and,
+    // processed. Decision (TR-069 silent): a SOAP fault with faultcode `MustUnderstand`, and,
     // for ACSs that only read the CWMP detail, a cwmp:Fault 9003 naming the header.
     if let Some(h) = env.header.unknown_must_understand.first() {
         let mut f = SoapFault::cwmp(
@@ -275,7 +275,7 @@ pub(crate) fn dispatch<S: ParameterStore + ?Sized>(
             if key_too_long(&r.command_key) {
                 invalid_args("Invalid arguments: CommandKey longer than 32 characters")
             } else {
-                // Digest §5.10: reboot after the session; `M Reboot` persisted now.
+                // TR-069 Annex A.3.2.9: reboot after the session; `M Reboot` persisted now.
                 agent.session_reboot(&r.command_key);
                 Reply::Body(Body::RebootResponse)
             }
@@ -287,7 +287,7 @@ pub(crate) fn dispatch<S: ParameterStore + ?Sized>(
         Body::Download(d) => download(agent, now, d),
         Body::ScheduleInform(r) => {
             if r.delay_seconds == 0 {
-                // Digest §5.12: DelaySeconds must be > 0.
+                // TR-069 Annex A (ScheduleInform): DelaySeconds must be > 0.
                 invalid_args("Invalid arguments: DelaySeconds must be greater than 0")
             } else if key_too_long(&r.command_key) {
                 invalid_args("Invalid arguments: CommandKey longer than 32 characters")
@@ -319,7 +319,7 @@ pub(crate) fn dispatch<S: ParameterStore + ?Sized>(
             },
         )),
         Body::CancelTransfer(r) => cancel_transfer(agent, now, &r.command_key),
-        // Upload, ScheduleDownload, ChangeDUState and unknown elements (digest §5.15).
+        // Upload, ScheduleDownload, ChangeDUState and unknown elements (TR-069 Annex A).
         _ => fault_code(FaultCode::MethodNotSupported),
     };
     let detail = match &reply {
@@ -344,7 +344,7 @@ pub(crate) fn dispatch<S: ParameterStore + ?Sized>(
     (reply, detail)
 }
 
-/// SetParameterValues (digest §5.2): all-or-nothing in the store; per-parameter faults become
+/// SetParameterValues (TR-069 Annex A.3.2.1): all-or-nothing in the store; per-parameter faults become
 /// 9003 with one `SetParameterValuesFault` each.
 fn set_values<S: ParameterStore + ?Sized>(
     agent: &mut Agent,
@@ -401,7 +401,7 @@ fn set_values<S: ParameterStore + ?Sized>(
     }
 }
 
-/// Download (digest §5.8): validate, queue, answer Status 1 with Unknown times; the engine
+/// Download (TR-069 Annex A.3.2.8): validate, queue, answer Status 1 with Unknown times; the engine
 /// hands it to the embedder after the session and DelaySeconds.
 fn download(agent: &mut Agent, now: Now, d: &cwmp_soap::Download) -> Reply {
     let url = d.url.trim();
@@ -452,7 +452,7 @@ fn download(agent: &mut Agent, now: Now, d: &cwmp_soap::Download) -> Reply {
     }))
 }
 
-/// CancelTransfer (digest §5.15).
+/// CancelTransfer (TR-069 Annex A).
 ///
 /// Decisions: every not-started transfer with the key is cancelled; if one with the key is in
 /// progress or already completed (its TransferComplete pending), nothing is cancelled and the
@@ -476,7 +476,7 @@ fn cancel_transfer(agent: &mut Agent, now: Now, key: &str) -> Reply {
     Reply::Body(Body::CancelTransferResponse)
 }
 
-/// The transfer queue as GetAllQueuedTransfers shows it (digest §5.14): accepted transfers
+/// The transfer queue as GetAllQueuedTransfers shows it (TR-069 Annex A (GetQueuedTransfers)): accepted transfers
 /// (1 not yet started, 2 in progress) and finished ones awaiting acknowledgement (3), at most 16.
 fn queued(agent: &Agent) -> Vec<AllQueuedTransferStruct> {
     let mut v: Vec<AllQueuedTransferStruct> = agent

@@ -15,7 +15,7 @@ pub const STATE_VERSION: u32 = 1;
 /// embedders and tests can inspect it, not to be edited). A factory-new device starts from
 /// [`PersistentState::new`].
 ///
-/// Decisions (digest silent):
+/// Decisions (TR-069 silent):
 /// * `RetryCount` is not persisted: after a restart the boot session is a new session and
 ///   starts at 0 (the periodic schedule and the retry wait restart with it).
 /// * `ParameterKey` and parameter attributes live in the store, not here.
@@ -26,22 +26,22 @@ pub struct PersistentState {
     /// Format version ([`STATE_VERSION`]).
     pub version: u32,
     /// The `ManagementServer.URL` a `0 BOOTSTRAP` was last delivered to; `None` = never
-    /// (factory-new or factory reset). A different current URL raises BOOTSTRAP (digest §2.4).
+    /// (factory-new or factory reset). A different current URL raises BOOTSTRAP (TR-069 Annex A.3.3.1).
     #[serde(default)]
     pub bootstrap_url: Option<String>,
     /// `0 BOOTSTRAP` raised and not yet delivered.
     #[serde(default)]
     pub bootstrap_pending: bool,
-    /// Undelivered persistent events (RT+RB in digest §2.4) with their CommandKeys.
+    /// Undelivered persistent events (RT+RB in TR-069 Annex A.3.3.1) with their CommandKeys.
     #[serde(default)]
     pub events: Vec<QueuedEvent>,
-    /// Accepted ScheduleInforms that have not fired yet (digest §5.12).
+    /// Accepted ScheduleInforms that have not fired yet (TR-069 Annex A (ScheduleInform)).
     #[serde(default)]
     pub scheduled_informs: Vec<ScheduledInform>,
-    /// Accepted Downloads whose result is not known yet (digest §5.8).
+    /// Accepted Downloads whose result is not known yet (TR-069 Annex A.3.2.8).
     #[serde(default)]
     pub transfers: Vec<QueuedTransfer>,
-    /// Finished transfers whose TransferComplete the ACS has not acknowledged (digest §5.9):
+    /// Finished transfers whose TransferComplete the ACS has not acknowledged (TR-069 Annex A.3.3.2):
     /// they raise `7 TRANSFER COMPLETE` + `M Download` until then.
     #[serde(default)]
     pub transfer_results: Vec<TransferResult>,
@@ -50,7 +50,7 @@ pub struct PersistentState {
     /// Inform carrying `4 VALUE CHANGE`, by its own SetParameterValues, or when it turned the
     /// notification on. A local change that leaves a parameter at this value is not a
     /// `4 VALUE CHANGE`, and after a boot every parameter whose value differs from this one
-    /// is (digest §2.3: "changed by any means other than the ACS", also while the engine was
+    /// is (TR-069 Annex A.3.3.1: "changed by any means other than the ACS", also while the engine was
     /// not running). Values that read as `""` (secrets, empty values) are not kept: a change
     /// of those is always reported.
     #[serde(default)]
@@ -76,7 +76,7 @@ impl PersistentState {
     /// Record the result of a Download that was handed out before a restart (an
     /// `InProgress` transfer), exactly as [`crate::Input::TransferComplete`] would, but before
     /// the [`crate::Agent`] is built from this state: the first Inform after the boot then
-    /// carries `7 TRANSFER COMPLETE` and `M Download` together with `1 BOOT` (digest §5.8,
+    /// carries `7 TRANSFER COMPLETE` and `M Download` together with `1 BOOT` (TR-069 Annex A.3.2.8,
     /// firmware flow), instead of a second session after the boot session.
     ///
     /// Returns `false` and changes nothing when no transfer with that CommandKey is in
@@ -150,7 +150,7 @@ impl fmt::Debug for PersistentState {
     }
 }
 
-/// An accepted ScheduleInform (digest §5.12).
+/// An accepted ScheduleInform (TR-069 Annex A (ScheduleInform)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ScheduledInform {
@@ -164,7 +164,7 @@ pub struct ScheduledInform {
     pub due: DateTime,
 }
 
-/// What kind of transfer a result belongs to: it names the `M …` event (digest §2.4).
+/// What kind of transfer a result belongs to: it names the `M …` event (TR-069 Annex A.3.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum TransferKind {
@@ -181,7 +181,7 @@ impl TransferKind {
     }
 }
 
-/// Where an accepted transfer stands (GetQueuedTransfers `State`, digest §5.14).
+/// Where an accepted transfer stands (GetQueuedTransfers `State`, TR-069 Annex A (GetQueuedTransfers)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum TransferState {
@@ -191,7 +191,7 @@ pub enum TransferState {
     InProgress,
 }
 
-/// An accepted Download RPC (digest §5.8). `Debug` redacts the password.
+/// An accepted Download RPC (TR-069 Annex A.3.2.8). `Debug` redacts the password.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct QueuedTransfer {
@@ -238,7 +238,7 @@ impl fmt::Debug for QueuedTransfer {
     }
 }
 
-/// A finished transfer waiting for its TransferCompleteResponse (digest §5.9).
+/// A finished transfer waiting for its TransferCompleteResponse (TR-069 Annex A.3.3.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TransferResult {

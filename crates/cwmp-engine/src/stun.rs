@@ -1,4 +1,4 @@
-//! The engine's side of Annex G (digest §8): it hosts the STUN binding
+//! The engine's side of Annex G (TR-069 Annex G): it hosts the STUN binding
 //! ([`cwmp_connreq::StunBinding`]) and validates UDP connection requests
 //! ([`cwmp_connreq::UdpRequestValidator`]) for the driver's UDP connection-request socket.
 //!
@@ -24,7 +24,7 @@
 //! * **Without a UDP socket** (the driver never sent [`Input::UdpBound`](crate::Input::UdpBound))
 //!   no STUN runs; only `NATDetected` is kept `false` when STUN is off.
 //! * **STUN off** with a socket: `UDPConnectionRequestAddress` = the socket's local address
-//!   (digest §8.1: "STUN off: local IP and listening port"), `NATDetected` = false.
+//!   (TR-069 Annex G: "STUN off: local IP and listening port"), `NATDetected` = false.
 //! * **UDP connection requests are accepted whenever the socket is open**, whatever
 //!   `STUNEnable` says: without a NAT the ACS can reach the local address directly, which is
 //!   what `UDPConnectionRequestAddress` reports then.
@@ -48,7 +48,7 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-/// The default STUN port (digest §8.1: STUNServerPort SHOULD default to 3478).
+/// The default STUN port (TR-069 Annex G: STUNServerPort SHOULD default to 3478).
 pub const DEFAULT_STUN_PORT: u16 = 3478;
 
 /// How long after a failed resolution of STUNServerAddress the engine asks again.
@@ -401,7 +401,7 @@ impl StunHost {
     }
 
     /// A datagram on the UDP connection-request socket. Returns `true` for an accepted UDP
-    /// connection request (digest §8.3: it then acts like an HTTP one).
+    /// connection request (TR-069 Annex G: it then acts like an HTTP one).
     pub(crate) fn handle_datagram<S: ParameterStore + ?Sized>(
         &mut self,
         store: &mut S,
@@ -455,7 +455,7 @@ impl StunHost {
     }
 
     /// Decides whether a change of UDPConnectionRequestAddress to `value` may be notified now
-    /// (digest §8.1: at most one active notification per
+    /// (TR-069 Annex G: at most one active notification per
     /// UDPConnectionRequestAddressNotificationLimit seconds).
     pub(crate) fn gate_address(&mut self, now: Instant, value: String, limit: u64) -> Gate {
         if let Some((last, at)) = &self.notified {

@@ -17,21 +17,21 @@ use std::time::Instant;
 pub enum Timer {
     /// Start-up: armed at construction so the embedder calls in once with the store.
     Start,
-    /// The next `2 PERIODIC` inform (digest §4).
+    /// The next `2 PERIODIC` inform (TR-069 §3.2.1).
     Periodic,
-    /// The end of the retry wait after a failed session (digest §3.1).
+    /// The end of the retry wait after a failed session (TR-069 §3.2.1.1).
     Retry,
-    /// The earliest pending ScheduleInform (digest §5.12).
+    /// The earliest pending ScheduleInform (TR-069 Annex A (ScheduleInform)).
     ScheduledInform,
-    /// The end of the active-notification throttle (digest §3.4).
+    /// The end of the active-notification throttle (TR-069 §3.2.1).
     NotificationThrottle,
-    /// The wait for the ACS's HTTP response (≥ 30 s, digest §1.4).
+    /// The wait for the ACS's HTTP response (≥ 30 s, TR-069 §3.4).
     Response,
-    /// The earliest accepted Download whose DelaySeconds elapses (digest §5.8).
+    /// The earliest accepted Download whose DelaySeconds elapses (TR-069 Annex A.3.2.8).
     TransferStart,
-    /// The STUN binding's next retransmission or keepalive, or a DNS retry (digest §8.2).
+    /// The STUN binding's next retransmission or keepalive, or a DNS retry (TR-069 Annex G).
     Stun,
-    /// The end of UDPConnectionRequestAddressNotificationLimit (digest §8.1).
+    /// The end of UDPConnectionRequestAddressNotificationLimit (TR-069 Annex G).
     UdpAddressNotification,
 }
 

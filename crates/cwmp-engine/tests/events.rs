@@ -1,4 +1,4 @@
-//! Event rules (digest §2.4, §5.10–§5.12): BOOTSTRAP, BOOT, M Reboot, connection requests,
+//! Event rules (TR-069 Annex A.3.3.1, Annex A.3.2.9–Annex A (ScheduleInform)): BOOTSTRAP, BOOT, M Reboot, connection requests,
 //! scheduled informs, persistence across restarts.
 
 use cwmp_engine::{BootReason, Input, Output, PersistentState};

@@ -1,4 +1,4 @@
-//! Value-change notifications (digest §2.3, §3.4): passive changes wait for the next session,
+//! Value-change notifications (TR-069 Annex A.3.3.1, §3.2.1): passive changes wait for the next session,
 //! active ones start a session no sooner than `DefaultActiveNotificationThrottle` after the last
 //! successful one; secrets are reported as "".
 

@@ -1,4 +1,4 @@
-//! Periodic informs (digest §4): the phase comes from `PeriodicInformTime` (or from the CPE
+//! Periodic informs (TR-069 §3.2.1): the phase comes from `PeriodicInformTime` (or from the CPE
 //! when it is the Unknown Time), survives sessions of any length and interval changes.
 
 use cwmp_model::{DateTime, MemoryStore, ParameterStore};

@@ -1,4 +1,4 @@
-//! Session retry (digest §3.1, §3.2): the wait before retry n lies in the spec's range for the
+//! Session retry (TR-069 §3.2.1.1, §3.2.1.1): the wait before retry n lies in the spec's range for the
 //! store's `CWMPRetryMinimumWaitInterval` / `CWMPRetryIntervalMultiplier`, RetryCount counts
 //! the failed attempts and resets after a successful session.
 
@@ -19,7 +19,7 @@ fn sim_with(m: Option<u32>, k: Option<u32>, seed: u64) -> Sim<MemoryStore> {
         sim.clock.now(),
     )
     .unwrap();
-    // No periodic informs: they would cut long retry waits short (digest §3.3).
+    // No periodic informs: they would cut long retry waits short (TR-069 §3.2.1.1).
     sim.store
         .set_internal(&format!("{MS}PeriodicInformEnable"), "false")
         .unwrap();

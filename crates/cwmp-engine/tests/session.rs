@@ -1,4 +1,4 @@
-//! The session flow (digest §1.3–§1.6) and the CPE's RPCs (digest §5, §6).
+//! The session flow (TR-069 §3.5–§3.7.1.4) and the CPE's RPCs (TR-069 Annex A, Annex A.5).
 
 use cwmp_engine::{Input, TransferKind, RPC_METHODS};
 use cwmp_model::{DateTime, Fault, FaultCode, MemoryStore, ParameterStore, XsdType};

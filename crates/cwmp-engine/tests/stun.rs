@@ -1,4 +1,4 @@
-//! Annex G in the engine (digest §8) on simulated time: the STUN keepalive schedule, binding
+//! Annex G in the engine (TR-069 Annex G) on simulated time: the STUN keepalive schedule, binding
 //! change detection, UDPConnectionRequestAddress / NATDetected, the notification limit, and
 //! signed UDP connection requests.
 //!

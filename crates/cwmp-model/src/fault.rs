@@ -1,4 +1,4 @@
-//! CWMP fault codes (TR-069 §A.5.1 / the `FaultCode` documentation in `cwmp-1-2.xsd`, digest §6.1).
+//! CWMP fault codes (TR-069 §A.5.1 / the `FaultCode` documentation in `cwmp-1-2.xsd`, TR-069 Annex A.5.1).
 
 use std::fmt;
 
@@ -209,7 +209,7 @@ impl FaultCode {
 
     /// Whether the SOAP `faultcode` is `Client` (the request was wrong) rather than `Server`.
     ///
-    /// Digest §6.1: 8003, 9003, 9005–9008 and 9021 are `Client`; everything else is `Server`.
+    /// TR-069 Annex A.5.1: 8003, 9003, 9005–9008 and 9021 are `Client`; everything else is `Server`.
     pub fn is_client_fault(self) -> bool {
         matches!(self.code(), 8003 | 9003 | 9005..=9008 | 9021)
     }

@@ -1,8 +1,8 @@
 //! The CWMP (TR-069) parameter model shared by every crate of the agent.
 //!
-//! * [`FaultCode`] and [`Fault`]: the spec's fault numbers (digest §6).
+//! * [`FaultCode`] and [`Fault`]: the spec's fault numbers (TR-069 Annex A.5).
 //! * [`XsdType`], [`BaseType`], [`ParamType`], [`Value`], [`DateTime`]: wire and schema types
-//!   (digest §9), with parsing that yields the right fault ([`ParamType::parse`]: 9006 / 9007)
+//!   (TR-069 Annex A.2), with parsing that yields the right fault ([`ParamType::parse`]: 9006 / 9007)
 //!   and canonical formatting ([`Value::to_lexical`]).
 //! * [`Schema`], [`ParamDef`], [`ObjectDef`]: the data model as data (design invariant 6), in
 //!   data-model order, with GetParameterNames logic ([`Schema::names`]).

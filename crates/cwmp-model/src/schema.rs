@@ -118,7 +118,7 @@ pub struct ParamDef {
     pub default_notification: Notification,
     /// Active-notification policy.
     pub active_notify: ActiveNotify,
-    /// Included in every Inform's ParameterList (digest §2.2).
+    /// Included in every Inform's ParameterList (TR-069 Annex A.3.3.1).
     pub forced_inform: bool,
     /// A secret (password, key): reads back as `""`, redacted in `Debug` and logs.
     pub secret: bool,
@@ -165,7 +165,7 @@ impl fmt::Debug for ParamDef {
     }
 }
 
-/// What kind of object node a path is (digest §5.4, §5.7).
+/// What kind of object node a path is (TR-069 Annex A.3.2.3, Annex A.3.2.6–A.3.2.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ObjectKind {
@@ -194,7 +194,7 @@ pub struct ObjectDef {
     pub kind: ObjectKind,
 }
 
-/// The longest parameter name or object path CWMP carries (`string(256)`, digest §5.0).
+/// The longest parameter name or object path CWMP carries (`string(256)`, TR-069 Annex A).
 pub const MAX_NAME_LENGTH: usize = 256;
 
 /// Why a list of definitions is not a valid [`Schema`].
@@ -661,7 +661,7 @@ impl Schema {
     }
 
     /// The parameters a name selects in GetParameterValues / GetParameterAttributes /
-    /// SetParameterAttributes (digest §5.3): a full parameter name selects itself, an object
+    /// SetParameterAttributes (TR-069 Annex A.3.2.2): a full parameter name selects itself, an object
     /// path (ending in `.`) every parameter below it, `""` every parameter. The result is a
     /// range of positions in [`params`](Self::params), so in data-model order. `None` for an
     /// unknown name (the caller's 9005).
@@ -718,7 +718,7 @@ impl Schema {
         }
     }
 
-    /// GetParameterNames (digest §5.4), `Writable` as the schema declares it:
+    /// GetParameterNames (TR-069 Annex A.3.2.3), `Writable` as the schema declares it:
     ///
     /// * `""` with `next_level` → the root objects only (`Device.`); without → every object
     ///   and parameter;

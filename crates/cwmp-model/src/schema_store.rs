@@ -31,10 +31,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 
-/// The only access-list entry CWMP defines (digest §5.5).
+/// The only access-list entry CWMP defines (TR-069 Annex A.3.2.4).
 pub const SUBSCRIBER: &str = "Subscriber";
 
-/// The longest `ParameterKey` (`string(32)`, digest §5.0), when the schema has no
+/// The longest `ParameterKey` (`string(32)`, TR-069 Annex A), when the schema has no
 /// `ParameterKey` parameter whose type would say so.
 const PARAMETER_KEY_MAX: usize = 32;
 
@@ -45,20 +45,20 @@ const PARAMETER_KEY_KEY: &str = "cwmp:parameter-key";
 
 /// A [`ParameterStore`] driven by a [`Schema`] over an [`ItemBackend`].
 ///
-/// Behaviour where the digest leaves a choice (each documented on the method too):
-/// * **SetParameterValues** (digest §5.2) checks, per entry and in this order: the name exists
+/// Behaviour where TR-069 leaves a choice (each documented on the method too):
+/// * **SetParameterValues** (TR-069 Annex A.3.2.1) checks, per entry and in this order: the name exists
 ///   (9005, partial paths included), it is writable (9008), the value parses (9006 / 9007, see
 ///   [`ParamType::parse`](crate::ParamType::parse)). A name given twice is a whole-request 9003.
 ///   Any failure → every failing entry reported, nothing changed. Otherwise one backend commit
 ///   holds all values and the new `ParameterKey`. A value equal to the current one still counts
 ///   as set. The status is always [`ApplyStatus::Applied`]: the backend's commit is the apply.
-/// * **SetParameterAttributes** (digest §5.5) is all-or-nothing. Unknown name → 9005;
+/// * **SetParameterAttributes** (TR-069 Annex A.3.2.4) is all-or-nothing. Unknown name → 9005;
 ///   notification 3–6 (lightweight) → 9009, as this agent has no UDP lightweight notification;
 ///   Active on a `CanDeny` parameter → 9009; anything but Active on a `ForceEnabled` one → 9009
 ///   (requesting Active there is accepted and changes nothing); an access-list entry other than
 ///   exactly `Subscriber` → 9003. A partial path applies to every parameter below it, and is
 ///   refused as a whole if any of them would refuse. Later entries override earlier ones.
-/// * **AddObject / DeleteObject** (digest §5.7): this store has the schema's fixed set of objects
+/// * **AddObject / DeleteObject** (TR-069 Annex A.3.2.6–A.3.2.7): this store has the schema's fixed set of objects
 ///   and never creates or removes instances. AddObject on a table → 9004 (a full or fixed table,
 ///   as GenieACS capture 079 shows for the Desk Phone's one VoiceProfile); DeleteObject on an
 ///   instance → 9001 "Request denied" (the path is valid, so not 9005; nothing is exhausted, so
@@ -197,7 +197,7 @@ impl<B: ItemBackend> SchemaStore<B> {
         self.backend
     }
 
-    /// The current `ParameterKey` (digest §5.2): the value of
+    /// The current `ParameterKey` (TR-069 Annex A.3.2.1): the value of
     /// `<root>.ManagementServer.ParameterKey` when the schema has it, else the reserved key.
     pub fn parameter_key(&mut self) -> String {
         match self
@@ -255,7 +255,7 @@ impl<B: ItemBackend> SchemaStore<B> {
         value.unwrap_or_else(|| self.defaults[i].clone())
     }
 
-    /// The value of parameter `i` as the ACS sees it: secrets read as `""` (digest §2.3, §10).
+    /// The value of parameter `i` as the ACS sees it: secrets read as `""` (TR-069 Annex A.3.3.1, §3.3).
     fn read_masked(&mut self, i: usize) -> ParameterValue {
         let def = &self.schema.params()[i];
         if def.secret {
@@ -328,7 +328,7 @@ impl<B: ItemBackend> SchemaStore<B> {
 }
 
 impl<B: ItemBackend + 'static> ParameterStore for SchemaStore<B> {
-    /// GetParameterValues (digest §5.3): every name is checked first (any unknown → 9005),
+    /// GetParameterValues (TR-069 Annex A.3.2.2): every name is checked first (any unknown → 9005),
     /// then values are read in request order, data-model order within a partial path.
     fn get_values(&mut self, names: &[String]) -> Result<Vec<ParameterValue>, Fault> {
         let ranges = self.select_all(names)?;
@@ -341,7 +341,7 @@ impl<B: ItemBackend + 'static> ParameterStore for SchemaStore<B> {
         Ok(out)
     }
 
-    /// GetParameterNames (digest §5.4) via [`Schema::names`], with every object reported as
+    /// GetParameterNames (TR-069 Annex A.3.2.3) via [`Schema::names`], with every object reported as
     /// not writable, since this store never adds or deletes instances.
     fn get_names(&mut self, path: &str, next_level: bool) -> Result<Vec<ParameterInfo>, Fault> {
         let mut infos = self.schema.names(path, next_level)?;
@@ -502,7 +502,7 @@ impl<B: ItemBackend + 'static> ParameterStore for SchemaStore<B> {
             .map_err(|e| internal_error("SetParameterAttributes", &e))
     }
 
-    /// AddObject (digest §5.7): 9004 on a table (this store's objects are fixed), 9005 on
+    /// AddObject (TR-069 Annex A.3.2.6–A.3.2.7): 9004 on a table (this store's objects are fixed), 9005 on
     /// anything else. See [`SchemaStore`] for why.
     fn add_object(
         &mut self,
@@ -534,7 +534,7 @@ impl<B: ItemBackend + 'static> ParameterStore for SchemaStore<B> {
         ))
     }
 
-    /// DeleteObject (digest §5.7): 9001 on an instance (this store's objects are fixed), 9005
+    /// DeleteObject (TR-069 Annex A.3.2.6–A.3.2.7): 9001 on an instance (this store's objects are fixed), 9005
     /// on anything else. See [`SchemaStore`] for why.
     fn delete_object(&mut self, object: &str, _parameter_key: &str) -> Result<ApplyStatus, Fault> {
         let obj = self.schema.object(object).ok_or_else(|| unknown(object))?;

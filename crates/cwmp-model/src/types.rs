@@ -1,9 +1,9 @@
 //! CWMP data types: the wire (`xsi:type`) types, the schema types with their constraints, and
-//! typed values (digest §9).
+//! typed values (TR-069 Annex A.2).
 
 use std::fmt;
 
-/// The XML Schema type a CWMP value carries on the wire as `xsi:type` (digest §9.1).
+/// The XML Schema type a CWMP value carries on the wire as `xsi:type` (TR-069 Annex A.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum XsdType {
@@ -194,7 +194,7 @@ impl ParamType {
 /// An `xsd:dateTime` value. CWMP's Unknown Time is `0001-01-01T00:00:00Z`
 /// ([`DateTime::UNKNOWN`]); a value without a time zone is taken as UTC.
 ///
-/// Precision and canonical form (decision; digest §9.1 allows fractional seconds but fixes no
+/// Precision and canonical form (decision; TR-069 Annex A.2 allows fractional seconds but fixes no
 /// precision): a value keeps its fractional seconds to the nanosecond (the precision of
 /// [`time::OffsetDateTime`]; digits after the ninth are dropped), so an ACS that sets
 /// `1970-01-01T17:11:09.346Z` reads back exactly that (GenieACS sets milliseconds and compares
@@ -227,7 +227,7 @@ impl DateTime {
         self == DateTime::UNKNOWN
     }
 
-    /// Parse an `xsd:dateTime` (digest §9.1): `YYYY-MM-DDThh:mm:ss`, optional fractional
+    /// Parse an `xsd:dateTime` (TR-069 Annex A.2): `YYYY-MM-DDThh:mm:ss`, optional fractional
     /// seconds, optional zone (`Z` or `±hh:mm`; none means UTC). Surrounding whitespace is
     /// ignored. Returns `None` for anything else.
     pub fn parse(text: &str) -> Option<DateTime> {

@@ -1,12 +1,12 @@
 //! Lexical forms of CWMP values: parsing with the right fault code, canonical formatting and
-//! type defaults (digest §9.1, §9.2, §5.2).
+//! type defaults (TR-069 Annex A.2, TR-106, Annex A.3.2.1).
 //!
-//! Fault codes follow digest §5.2: a value that is not a lexical form of the parameter's wire
+//! Fault codes follow TR-069 Annex A.3.2.1: a value that is not a lexical form of the parameter's wire
 //! type at all (or that carries a different `xsi:type`) is **9006**; a value of the right type
 //! that breaks a data-model constraint (range, length, enumeration, TR-106 `IPAddress` /
 //! `MACAddress` syntax) is **9007**.
 //!
-//! Decisions where the digest is silent:
+//! Decisions where TR-069 is silent:
 //! * Whitespace: XML Schema's `whiteSpace` facet is `collapse` for every primitive except
 //!   `string`, so surrounding XML whitespace (space, tab, CR, LF) is trimmed from numbers,
 //!   booleans, dateTimes, base64 and hexBinary, and kept in strings (including `IPAddress` and
@@ -117,12 +117,12 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
     hex::decode(trim_xml(text)).ok()
 }
 
-/// TR-106 `IPAddress` (digest §9.2): IPv4 dotted quad or RFC 4291 §2.2 IPv6 text; empty = none.
+/// TR-106 `IPAddress` (TR-106): IPv4 dotted quad or RFC 4291 §2.2 IPv6 text; empty = none.
 fn is_ip_address(s: &str) -> bool {
     s.is_empty() || s.parse::<Ipv4Addr>().is_ok() || s.parse::<Ipv6Addr>().is_ok()
 }
 
-/// TR-106 `MACAddress` (digest §9.2): `([0-9A-Fa-f][0-9A-Fa-f]:){5}[0-9A-Fa-f][0-9A-Fa-f]`;
+/// TR-106 `MACAddress` (TR-106): `([0-9A-Fa-f][0-9A-Fa-f]:){5}[0-9A-Fa-f][0-9A-Fa-f]`;
 /// empty = unknown.
 /// The scheme (`"http"` or `"https"`, lower case) of an absolute URL with a host, parsed by
 /// `http::Uri`; `None` for anything else (no scheme, another scheme, no host, not a URL).
@@ -157,7 +157,7 @@ fn is_mac_address(s: &str) -> bool {
 
 impl Value {
     /// Parse the lexical form of a wire type, checking only the type itself (no data-model
-    /// constraints). `None` when `text` is not a lexical form of `ty` (digest §9.1).
+    /// constraints). `None` when `text` is not a lexical form of `ty` (TR-069 Annex A.2).
     ///
     /// Used for values read back from storage and for values received from a peer; values
     /// from the ACS for a parameter go through [`ParamType::parse`] instead.
@@ -212,7 +212,7 @@ impl Value {
 }
 
 impl ParamType {
-    /// Parse a value the ACS sent for a parameter of this type (SetParameterValues, digest §5.2).
+    /// Parse a value the ACS sent for a parameter of this type (SetParameterValues, TR-069 Annex A.3.2.1).
     ///
     /// * 9006 when `xsi_type` is given and is not this parameter's wire type, or when the text
     ///   is not a lexical form of the wire type (`abc` or `4294967296` for `unsignedInt`, `2`
@@ -440,7 +440,7 @@ mod tests {
                 ("99999999999999999999999999999999999999999999999999", E9006),
             ],
         );
-        // Ranges of the Desk Phone table (seed) and of the digest.
+        // Ranges of the Desk Phone table (seed) and of TR-069.
         // (min, max, accepted, refused with 9007)
         type Case<'a> = (Option<i128>, Option<i128>, &'a [&'a str], &'a [&'a str]);
         let cases: &[Case<'_>] = &[

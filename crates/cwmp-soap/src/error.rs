@@ -70,7 +70,7 @@ pub enum ParseErrorKind {
         limit: usize,
     },
     /// A document type declaration (`<!DOCTYPE …>`, and with it any entity declaration):
-    /// refused outright, so no entity is ever expanded (digest §10: no XXE, no billion laughs).
+    /// refused outright, so no entity is ever expanded (TR-069 §3.3: no XXE, no billion laughs).
     Doctype,
     /// A reference to an entity other than the five predefined ones (`&lt;` `&gt;` `&amp;`
     /// `&apos;` `&quot;`).

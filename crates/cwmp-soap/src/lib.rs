@@ -1,4 +1,4 @@
-//! The CWMP 1.0–1.4 SOAP codec, both directions (digest §1, §2, §5, §6, §9).
+//! The CWMP 1.0–1.4 SOAP codec, both directions (TR-069 §3.4–§3.7, Annex A.3.3.1, Annex A, Annex A.5, Annex A.2).
 //!
 //! A stateless pair of pure functions (design invariant 4): [`parse`] turns untrusted bytes
 //! into a typed [`Envelope`] or a typed [`ParseError`] (never a panic, bounded by

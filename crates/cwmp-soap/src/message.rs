@@ -1,5 +1,5 @@
 //! Typed CWMP messages: the envelope, its header, and one body variant per RPC of
-//! `cwmp-1-2.xsd` / `cwmp-1-4.xsd` (digest §1.3, §2, §5, §6).
+//! `cwmp-1-2.xsd` / `cwmp-1-4.xsd` (TR-069 §3.5, Annex A.3.3.1, Annex A, Annex A.5).
 //!
 //! Field names follow the XSD element names in snake case; field types follow the XSD primitive
 //! types (`xs:unsignedInt` → `u32`, `xs:int` → `i32`, `xs:boolean` → `bool`, `xs:dateTime` →
@@ -15,12 +15,12 @@
 use cwmp_model::{DateTime, XsdType};
 use std::fmt;
 
-/// The `urn:dslforum-org:cwmp-1-x` namespace of an envelope (digest §1.2).
+/// The `urn:dslforum-org:cwmp-1-x` namespace of an envelope (TR-069 §3.5).
 ///
 /// CWMP 1.2, 1.3 and 1.4 all use `urn:dslforum-org:cwmp-1-2`; the protocol version inside it
 /// is negotiated with the `SupportedCWMPVersions` / `UseCWMPVersion` headers.
 ///
-/// Decision (digest silent): `urn:dslforum-org:cwmp-1-3` is not a BBF namespace, but
+/// Decision (TR-069 silent): `urn:dslforum-org:cwmp-1-3` is not a BBF namespace, but
 /// GenieACS 1.2.16 mirrors it when a CPE uses it and treats it as CWMP 1.4. It is accepted on
 /// input as [`CwmpNamespace::V1_3Nonstandard`] and written back verbatim, so a session can
 /// answer in kind. Our CPE never starts a session in it. `urn:dslforum-org:cwmp-1-4` and any
@@ -80,7 +80,7 @@ impl fmt::Display for CwmpNamespace {
     }
 }
 
-/// A whole SOAP envelope carrying one CWMP message (digest §1.1).
+/// A whole SOAP envelope carrying one CWMP message (TR-069 §2.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
     /// The cwmp namespace of the message.
@@ -113,7 +113,7 @@ impl Envelope {
     }
 }
 
-/// The CWMP elements of the SOAP Header (digest §1.3).
+/// The CWMP elements of the SOAP Header (TR-069 §3.5).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Header {
     /// `cwmp:ID` (written with `soap:mustUnderstand="1"`).
@@ -129,7 +129,7 @@ pub struct Header {
     /// `soap:mustUnderstand="1"`).
     pub use_cwmp_version: Option<String>,
     /// `cwmp:NoMoreRequests`: deprecated since CWMP 1.0 Amendment 1 and in no XSD; recorded
-    /// when received so it can be logged, to be ignored by the session (digest §1.3).
+    /// when received so it can be logged, to be ignored by the session (TR-069 §3.5).
     pub no_more_requests: Option<bool>,
     /// Header elements the codec does not know that carry `soap:mustUnderstand="1"` (or
     /// `"true"`), as `{namespace-uri}LocalName` (Clark notation; `{}LocalName` when
@@ -142,7 +142,7 @@ pub struct Header {
 ///
 /// The variants hold messages of both directions, so the fake ACS in the tests uses the same
 /// codec as the CPE (design invariant 4). `SetVouchers` and `GetOptions` (optional and
-/// deprecated, digest §5.0) are not modelled: they parse as [`Body::Unknown`], which the
+/// deprecated, TR-069 Annex A) are not modelled: they parse as [`Body::Unknown`], which the
 /// engine answers with 9000.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -254,7 +254,7 @@ pub enum Body {
     AutonomousDUStateChangeCompleteResponse,
 
     // --- Others --------------------------------------------------------------------------
-    /// A SOAP `Fault` (digest §6.2).
+    /// A SOAP `Fault` (TR-069 Annex A.5).
     Fault(SoapFault),
     /// A Body element the codec does not know (an unknown or unimplemented RPC, or an element
     /// outside the cwmp namespaces). Its content is skipped. The CPE answers a request it does
@@ -338,7 +338,7 @@ impl Body {
 // Shared structures
 // ---------------------------------------------------------------------------------------------
 
-/// `ParameterValueStruct`: a name and a lexical value (digest §2.1, §5.2, §5.3, §9.1).
+/// `ParameterValueStruct`: a name and a lexical value (TR-069 Annex A.3.3.1, Annex A.3.2.1, Annex A.3.2.2, Annex A.2).
 ///
 /// `value` is the text as it appears on the wire (unescaped). `xsi_type` is the `Value`'s
 /// `xsi:type`: optional on input (`None` when absent, or when it names a type outside
@@ -430,7 +430,7 @@ impl fmt::Debug for RedactedOpt<'_> {
 // GetRPCMethods
 // ---------------------------------------------------------------------------------------------
 
-/// `GetRPCMethodsResponse` (digest §5.1).
+/// `GetRPCMethodsResponse` (TR-069 Annex A.3.1.1).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GetRPCMethodsResponse {
     /// `MethodList`: array of `string(64)`.
@@ -441,7 +441,7 @@ pub struct GetRPCMethodsResponse {
 // Parameter RPCs
 // ---------------------------------------------------------------------------------------------
 
-/// `SetParameterValues` (digest §5.2).
+/// `SetParameterValues` (TR-069 Annex A.3.2.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetParameterValues {
     /// `ParameterList`.
@@ -450,28 +450,28 @@ pub struct SetParameterValues {
     pub parameter_key: String,
 }
 
-/// `SetParameterValuesResponse` (digest §5.2).
+/// `SetParameterValuesResponse` (TR-069 Annex A.3.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SetParameterValuesResponse {
     /// `Status`: 0 applied, 1 committed but not yet applied.
     pub status: i32,
 }
 
-/// `GetParameterValues` (digest §5.3).
+/// `GetParameterValues` (TR-069 Annex A.3.2.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetParameterValues {
     /// `ParameterNames`: full names or partial paths ending in `.` (`""` = whole tree).
     pub parameter_names: Vec<String>,
 }
 
-/// `GetParameterValuesResponse` (digest §5.3).
+/// `GetParameterValuesResponse` (TR-069 Annex A.3.2.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetParameterValuesResponse {
     /// `ParameterList`.
     pub parameter_list: Vec<ParameterValueStruct>,
 }
 
-/// `GetParameterNames` (digest §5.4).
+/// `GetParameterNames` (TR-069 Annex A.3.2.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetParameterNames {
     /// `ParameterPath` (`""` = root).
@@ -480,7 +480,7 @@ pub struct GetParameterNames {
     pub next_level: bool,
 }
 
-/// `ParameterInfoStruct` (digest §5.4).
+/// `ParameterInfoStruct` (TR-069 Annex A.3.2.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParameterInfoStruct {
     /// Full parameter name or object path ending in `.`.
@@ -489,14 +489,14 @@ pub struct ParameterInfoStruct {
     pub writable: bool,
 }
 
-/// `GetParameterNamesResponse` (digest §5.4).
+/// `GetParameterNamesResponse` (TR-069 Annex A.3.2.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetParameterNamesResponse {
     /// `ParameterList`.
     pub parameter_list: Vec<ParameterInfoStruct>,
 }
 
-/// `SetParameterAttributesStruct` (digest §5.5).
+/// `SetParameterAttributesStruct` (TR-069 Annex A.3.2.4).
 ///
 /// `notification` is the `Notification` value as received; when `notification_change` is
 /// false it is ignored, and an empty `<Notification></Notification>` (GenieACS) is then read
@@ -515,7 +515,7 @@ pub struct SetParameterAttributesStruct {
     pub access_list: Vec<String>,
 }
 
-/// `SetParameterAttributes` (digest §5.5).
+/// `SetParameterAttributes` (TR-069 Annex A.3.2.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetParameterAttributes {
     /// `ParameterList` (at least one entry per the XSD; an empty list is accepted and left to
@@ -523,14 +523,14 @@ pub struct SetParameterAttributes {
     pub parameter_list: Vec<SetParameterAttributesStruct>,
 }
 
-/// `GetParameterAttributes` (digest §5.6).
+/// `GetParameterAttributes` (TR-069 Annex A.3.2.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetParameterAttributes {
     /// `ParameterNames`.
     pub parameter_names: Vec<String>,
 }
 
-/// `ParameterAttributeStruct` (digest §5.6).
+/// `ParameterAttributeStruct` (TR-069 Annex A.3.2.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParameterAttributeStruct {
     /// Full parameter name.
@@ -541,14 +541,14 @@ pub struct ParameterAttributeStruct {
     pub access_list: Vec<String>,
 }
 
-/// `GetParameterAttributesResponse` (digest §5.6).
+/// `GetParameterAttributesResponse` (TR-069 Annex A.3.2.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetParameterAttributesResponse {
     /// `ParameterList`.
     pub parameter_list: Vec<ParameterAttributeStruct>,
 }
 
-/// `AddObject` (digest §5.7).
+/// `AddObject` (TR-069 Annex A.3.2.6–A.3.2.7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddObject {
     /// `ObjectName`: the table path ending in `.`.
@@ -557,7 +557,7 @@ pub struct AddObject {
     pub parameter_key: String,
 }
 
-/// `AddObjectResponse` (digest §5.7).
+/// `AddObjectResponse` (TR-069 Annex A.3.2.6–A.3.2.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AddObjectResponse {
     /// `InstanceNumber` (≥ 1).
@@ -566,7 +566,7 @@ pub struct AddObjectResponse {
     pub status: i32,
 }
 
-/// `DeleteObject` (digest §5.7).
+/// `DeleteObject` (TR-069 Annex A.3.2.6–A.3.2.7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeleteObject {
     /// `ObjectName`: the instance path ending in `.`.
@@ -575,7 +575,7 @@ pub struct DeleteObject {
     pub parameter_key: String,
 }
 
-/// `DeleteObjectResponse` (digest §5.7).
+/// `DeleteObjectResponse` (TR-069 Annex A.3.2.6–A.3.2.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeleteObjectResponse {
     /// `Status`: 0 deleted, 1 committed but not yet applied.
@@ -586,14 +586,14 @@ pub struct DeleteObjectResponse {
 // Reboot, transfers, scheduling
 // ---------------------------------------------------------------------------------------------
 
-/// `Reboot` (digest §5.10).
+/// `Reboot` (TR-069 Annex A.3.2.9).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reboot {
     /// `CommandKey`.
     pub command_key: String,
 }
 
-/// `Download` (digest §5.8). `Debug` redacts `password`.
+/// `Download` (TR-069 Annex A.3.2.8). `Debug` redacts `password`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Download {
     /// `CommandKey`.
@@ -635,7 +635,7 @@ impl fmt::Debug for Download {
     }
 }
 
-/// `DownloadResponse` / `UploadResponse` (digest §5.8, §5.13): same arguments.
+/// `DownloadResponse` / `UploadResponse` (TR-069 Annex A.3.2.8, Annex A (Upload)): same arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TransferResponse {
     /// `Status`: 0 completed and applied, 1 not yet (then both times are the Unknown Time).
@@ -646,7 +646,7 @@ pub struct TransferResponse {
     pub complete_time: DateTime,
 }
 
-/// `Upload` (digest §5.13). `Debug` redacts `password`.
+/// `Upload` (TR-069 Annex A (Upload)). `Debug` redacts `password`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Upload {
     /// `CommandKey`.
@@ -676,7 +676,7 @@ impl fmt::Debug for Upload {
     }
 }
 
-/// `ScheduleInform` (digest §5.12).
+/// `ScheduleInform` (TR-069 Annex A (ScheduleInform)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleInform {
     /// `DelaySeconds` (> 0, else the engine answers 9003).
@@ -685,7 +685,7 @@ pub struct ScheduleInform {
     pub command_key: String,
 }
 
-/// `QueuedTransferStruct` (digest §5.14).
+/// `QueuedTransferStruct` (TR-069 Annex A (GetQueuedTransfers)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedTransferStruct {
     /// `CommandKey`.
@@ -694,14 +694,14 @@ pub struct QueuedTransferStruct {
     pub state: i32,
 }
 
-/// `GetQueuedTransfersResponse` (digest §5.14).
+/// `GetQueuedTransfersResponse` (TR-069 Annex A (GetQueuedTransfers)).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GetQueuedTransfersResponse {
     /// `TransferList` (0..16 entries).
     pub transfer_list: Vec<QueuedTransferStruct>,
 }
 
-/// `AllQueuedTransferStruct` (digest §5.14).
+/// `AllQueuedTransferStruct` (TR-069 Annex A (GetQueuedTransfers)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllQueuedTransferStruct {
     /// `CommandKey`.
@@ -718,14 +718,14 @@ pub struct AllQueuedTransferStruct {
     pub target_file_name: String,
 }
 
-/// `GetAllQueuedTransfersResponse` (digest §5.14).
+/// `GetAllQueuedTransfersResponse` (TR-069 Annex A (GetQueuedTransfers)).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GetAllQueuedTransfersResponse {
     /// `TransferList` (0..16 entries).
     pub transfer_list: Vec<AllQueuedTransferStruct>,
 }
 
-/// `TimeWindowStruct` (digest §5.15).
+/// `TimeWindowStruct` (TR-069 Annex A).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeWindowStruct {
     /// `WindowStart` (seconds after the request).
@@ -740,7 +740,7 @@ pub struct TimeWindowStruct {
     pub max_retries: i32,
 }
 
-/// `ScheduleDownload` (digest §5.15). `Debug` redacts `password`.
+/// `ScheduleDownload` (TR-069 Annex A). `Debug` redacts `password`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ScheduleDownload {
     /// `CommandKey`.
@@ -776,7 +776,7 @@ impl fmt::Debug for ScheduleDownload {
     }
 }
 
-/// `CancelTransfer` (digest §5.15).
+/// `CancelTransfer` (TR-069 Annex A).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CancelTransfer {
     /// `CommandKey` of the transfer to cancel.
@@ -787,7 +787,7 @@ pub struct CancelTransfer {
 // Software module management (ChangeDUState and its completions)
 // ---------------------------------------------------------------------------------------------
 
-/// `ChangeDUState` (digest §5.15).
+/// `ChangeDUState` (TR-069 Annex A).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeDUState {
     /// `Operations` (one element per operation, typed by `xsi:type`).
@@ -935,7 +935,7 @@ pub struct AutonomousDUStateChangeComplete {
 // ACS methods
 // ---------------------------------------------------------------------------------------------
 
-/// `DeviceIdStruct` (digest §2.1).
+/// `DeviceIdStruct` (TR-069 Annex A.3.3.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceIdStruct {
     /// `Manufacturer`.
@@ -948,7 +948,7 @@ pub struct DeviceIdStruct {
     pub serial_number: String,
 }
 
-/// `EventStruct` (digest §2.4).
+/// `EventStruct` (TR-069 Annex A.3.3.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventStruct {
     /// `EventCode`, e.g. `1 BOOT`, `M Reboot`.
@@ -967,7 +967,7 @@ impl EventStruct {
     }
 }
 
-/// `Inform` (digest §2.1).
+/// `Inform` (TR-069 Annex A.3.3.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inform {
     /// `DeviceId`.
@@ -984,14 +984,14 @@ pub struct Inform {
     pub parameter_list: Vec<ParameterValueStruct>,
 }
 
-/// `InformResponse` (digest §2.1).
+/// `InformResponse` (TR-069 Annex A.3.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InformResponse {
     /// `MaxEnvelopes` (ignored by the CPE).
     pub max_envelopes: u32,
 }
 
-/// `FaultStruct` of TransferComplete / AutonomousTransferComplete (digest §5.9).
+/// `FaultStruct` of TransferComplete / AutonomousTransferComplete (TR-069 Annex A.3.3.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferCompleteFaultStruct {
     /// `FaultCode`: 0 = success.
@@ -1000,7 +1000,7 @@ pub struct TransferCompleteFaultStruct {
     pub fault_string: String,
 }
 
-/// `TransferComplete` (digest §5.9).
+/// `TransferComplete` (TR-069 Annex A.3.3.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferComplete {
     /// `CommandKey` of the Download / Upload / ScheduleDownload.
@@ -1013,7 +1013,7 @@ pub struct TransferComplete {
     pub complete_time: DateTime,
 }
 
-/// `AutonomousTransferComplete` (digest §5.9).
+/// `AutonomousTransferComplete` (TR-069 Annex A.3.3.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AutonomousTransferComplete {
     /// `AnnounceURL`.
@@ -1078,7 +1078,7 @@ pub struct KickedResponse {
 // Faults
 // ---------------------------------------------------------------------------------------------
 
-/// A SOAP 1.1 `Fault` (digest §6.2).
+/// A SOAP 1.1 `Fault` (TR-069 Annex A.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SoapFault {
     /// `faultcode`: `Client` or `Server`. On input a prefix (`SOAP-ENV:Server`) is removed.
@@ -1111,7 +1111,7 @@ impl SoapFault {
     }
 }
 
-/// `cwmp:Fault`: the CWMP fault inside a SOAP fault's `detail` (digest §6.2).
+/// `cwmp:Fault`: the CWMP fault inside a SOAP fault's `detail` (TR-069 Annex A.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CwmpFault {
     /// `FaultCode`.
@@ -1122,7 +1122,7 @@ pub struct CwmpFault {
     pub set_parameter_values_faults: Vec<SetParameterValuesFault>,
 }
 
-/// `SetParameterValuesFault`: one failing parameter of a SetParameterValues (digest §5.2).
+/// `SetParameterValuesFault`: one failing parameter of a SetParameterValues (TR-069 Annex A.3.2.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetParameterValuesFault {
     /// `ParameterName`.

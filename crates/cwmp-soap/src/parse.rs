@@ -1,4 +1,4 @@
-//! The decoder: bytes → [`Envelope`] (digest §1.1, §1.3, §2, §5, §6, §9).
+//! The decoder: bytes → [`Envelope`] (TR-069 §2.2, §3.5, Annex A.3.3.1, Annex A, Annex A.5, Annex A.2).
 //!
 //! Matching rules, chosen for interoperability with real ACSs:
 //! * Envelope, Header, Body and Fault are matched by the SOAP 1.1 namespace URI; the RPC
@@ -1155,7 +1155,7 @@ fn parse_i32(t: &str) -> Option<i32> {
         .ok()
 }
 
-/// `xs:dateTime` (digest §9.1), restricted to what round-trips through the writer.
+/// `xs:dateTime` (TR-069 Annex A.2), restricted to what round-trips through the writer.
 ///
 /// Years outside 0001–9999 are refused, and so are the extreme years 0001 and 9999 with an
 /// explicit zone offset: converting those to UTC can leave the four-digit range, which
@@ -1178,7 +1178,7 @@ fn parse_datetime(text: &str) -> Option<DateTime> {
     DateTime::parse(t)
 }
 
-/// `xs:boolean`: `0`, `1`, `true`, `false` (digest §9.1), surrounding whitespace.
+/// `xs:boolean`: `0`, `1`, `true`, `false` (TR-069 Annex A.2), surrounding whitespace.
 fn parse_bool(t: &str) -> Option<bool> {
     match t.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r')) {
         "1" | "true" => Some(true),

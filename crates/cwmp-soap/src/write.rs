@@ -1,5 +1,5 @@
 //! The encoder: [`Envelope`] → bytes, and streaming writers for the large responses
-//! (digest §1.1, §1.3, §2, §5, §6, §9.1).
+//! (TR-069 §2.2, §3.5, Annex A.3.3.1, Annex A, Annex A.5, Annex A.2).
 //!
 //! Output form (stable, so tests and captures can compare it):
 //! * `<?xml version="1.0" encoding="UTF-8"?>`, a newline, then the envelope on one line;
@@ -50,7 +50,7 @@ pub fn write<W: Write>(envelope: &Envelope, w: &mut W) -> io::Result<()> {
 }
 
 /// Streams a `GetParameterValuesResponse` with `items` as its `ParameterList`, without
-/// building the document in memory (digest §5.3). `items` is consumed one entry at a time;
+/// building the document in memory (TR-069 Annex A.3.2.2). `items` is consumed one entry at a time;
 /// its `len()` is written as the array size first.
 ///
 /// Fails with [`io::ErrorKind::InvalidInput`] if the iterator yields a different number of
@@ -77,7 +77,7 @@ where
     out.finish()
 }
 
-/// Streams a `GetParameterNamesResponse` (digest §5.4); see
+/// Streams a `GetParameterNamesResponse` (TR-069 Annex A.3.2.3); see
 /// [`write_get_parameter_values_response`] for the contract.
 pub fn write_get_parameter_names_response<W, I>(
     w: &mut W,
@@ -100,7 +100,7 @@ where
     out.finish()
 }
 
-/// Streams a `GetParameterAttributesResponse` (digest §5.6); see
+/// Streams a `GetParameterAttributesResponse` (TR-069 Annex A.3.2.5); see
 /// [`write_get_parameter_values_response`] for the contract.
 pub fn write_get_parameter_attributes_response<W, I>(
     w: &mut W,

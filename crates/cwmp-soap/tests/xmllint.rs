@@ -1,5 +1,5 @@
 //! Every message the CPE emits, written by the codec, validates with `xmllint` against the
-//! Broadband Forum schemas of its namespace (digest §1.2): `cwmp-1-0` against
+//! Broadband Forum schemas of its namespace (TR-069 §3.5): `cwmp-1-0` against
 //! `envelope-cwmp-1-0.xsd`, `cwmp-1-1` against `envelope-cwmp-1-1.xsd`, `cwmp-1-2` against
 //! both `envelope-cwmp-1-2.xsd` and `envelope-cwmp-1-4.xsd` (the 1.3/1.4 headers).
 //!

@@ -902,7 +902,7 @@ pub struct TransferCompleteSeen {
     pub cpe_went_on: bool,
 }
 
-/// Check CWMP's delivery rule for the TransferCompletes of one CommandKey (digest §5.9):
+/// Check CWMP's delivery rule for the TransferCompletes of one CommandKey (TR-069 Annex A.3.3.2):
 /// delivery is at-least-once, so the CPE may re-send a TransferComplete it could not know was
 /// acknowledged (it died with the TransferCompleteResponse unread), but never one it provably
 /// processed, and every copy carries the same result. Returns the acknowledged-and-processed

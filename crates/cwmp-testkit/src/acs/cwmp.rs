@@ -1,4 +1,4 @@
-//! The CWMP side of the fake ACS: sessions as GenieACS 1.2.16 runs them (digest §1.5; the
+//! The CWMP side of the fake ACS: sessions as GenieACS 1.2.16 runs them (TR-069 §3.7.1; the
 //! envelopes README "Session behaviour"), spoken with the project's own codec.
 //!
 //! ```text
