@@ -51,3 +51,21 @@ fn vendor_config_corpus() {
         assert_eq!(ok, name == "flat-items" || name == "encrypted", "{name}");
     }
 }
+
+#[test]
+fn tr064_soap_corpus() {
+    for (name, data) in corpus("tr064_soap") {
+        fuzzing::tr064_soap(&data);
+        let ok = cpe_agent::tr064::soap::parse_action(&data).is_ok();
+        assert_eq!(ok, name.starts_with("good"), "{name}");
+    }
+}
+
+#[test]
+fn ssdp_msearch_corpus() {
+    for (name, data) in corpus("ssdp_msearch") {
+        fuzzing::ssdp_msearch(&data);
+        let ok = cpe_agent::tr064::ssdp::parse_msearch(&data).is_some();
+        assert_eq!(ok, name.starts_with("good"), "{name}");
+    }
+}

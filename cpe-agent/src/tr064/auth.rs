@@ -9,8 +9,10 @@
 //! * **HTTP Digest nonces** are `cwmp-connreq`'s: they expire after its lifetime, and each
 //!   `(nonce, nc)` is accepted once (the nonce count must grow: RFC 7616 §3.4's replay rule),
 //!   which is how HTTP clients such as `requests` reuse a nonce.
-//! * **Too many unauthenticated requests** (seed 003 §4.1.1): every refused request (HTTP 401
-//!   or a content-level challenge) takes a token from its client address's bucket
+//! * **Too many unauthenticated requests** (seed 003 §4.1.1): every request whose credentials
+//!   failed (an `Authorization` header or a `ClientAuth` that did not verify; the first,
+//!   credential-less step of either exchange does not count) takes a token from its client
+//!   address's bucket
 //!   ([`REFUSED_BURST`], one back every [`REFUSED_REFILL`]); a client with an empty bucket gets
 //!   HTTP 503 for every request until it refills. At most [`MAX_CLIENTS`] addresses are
 //!   tracked (the least recently refused is forgotten first).
@@ -189,6 +191,7 @@ impl Authenticator {
     }
 
     /// Verify a `ClientAuth`; the nonce is consumed either way. `random` makes the next nonce.
+    #[allow(clippy::too_many_arguments)] // the ClientAuth fields, spelled out
     pub fn verify_content(
         &mut self,
         now: Instant,

@@ -318,22 +318,31 @@ impl Tr064 {
             .join("\n")
     }
 
-    /// The device facts (refreshed from the store when the phone answers).
+    /// The device facts as `store` has them (for [`Tr064::set_facts`] before the phone runs).
+    pub fn read_facts(s: &mut OcmsStore) -> services::DeviceFacts {
+        let p = |s: &mut OcmsStore, n: &str| {
+            cwmp_model::ParameterStore::internal_value(s, n)
+                .map(|v| v.to_lexical())
+                .unwrap_or_default()
+        };
+        services::DeviceFacts {
+            manufacturer: p(s, "Device.DeviceInfo.Manufacturer"),
+            model_name: p(s, "Device.DeviceInfo.ModelName"),
+            description: p(s, "Device.DeviceInfo.Description"),
+            serial_number: p(s, "Device.DeviceInfo.SerialNumber"),
+            software_version: p(s, "Device.DeviceInfo.SoftwareVersion"),
+        }
+    }
+
+    /// Set the facts the description shows while the phone is restarting.
+    pub fn set_facts(&self, facts: services::DeviceFacts) {
+        *lock(&self.facts) = facts;
+    }
+
+    /// The device facts (refreshed from the store when the phone answers; the last known
+    /// ones while it restarts).
     pub fn facts(&self) -> services::DeviceFacts {
-        let fresh = on_store(&*self.phone, |s| {
-            let p = |s: &mut OcmsStore, n: &str| {
-                cwmp_model::ParameterStore::internal_value(s, n)
-                    .map(|v| v.to_lexical())
-                    .unwrap_or_default()
-            };
-            services::DeviceFacts {
-                manufacturer: p(s, "Device.DeviceInfo.Manufacturer"),
-                model_name: p(s, "Device.DeviceInfo.ModelName"),
-                description: p(s, "Device.DeviceInfo.Description"),
-                serial_number: p(s, "Device.DeviceInfo.SerialNumber"),
-                software_version: p(s, "Device.DeviceInfo.SoftwareVersion"),
-            }
-        });
+        let fresh = on_store(&*self.phone, Tr064::read_facts);
         let mut cached = lock(&self.facts);
         if let Ok(f) = fresh {
             *cached = f;
@@ -434,7 +443,6 @@ impl Tr064 {
             match &call.auth {
                 Some(AuthHeader::InitChallenge { .. }) => {
                     let mut a = lock(&self.auth);
-                    a.note_refused(now, peer);
                     let nonce = a.content_nonce(now, rand::random());
                     return Err(self.auth_failed(nonce));
                 }
@@ -468,7 +476,11 @@ impl Tr064 {
                             return Err(r);
                         }
                         _ => {
-                            a.note_refused(now, peer);
+                            // Only credentials that failed count towards the 503 limit: the
+                            // first, credential-less request of the Digest exchange does not.
+                            if req.authorization.is_some() {
+                                a.note_refused(now, peer);
+                            }
                             let mut r = Reply::html(401, "Unauthorized");
                             r.www_authenticate = Some(a.http_challenge(now, rand::random(), false));
                             return Err(r);
@@ -664,6 +676,70 @@ impl Tr064 {
             device_log: self.device_log(),
             user: user.to_owned(),
         }
+    }
+}
+
+/// The running TR-064 interface: HTTP and HTTPS listeners and the SSDP responder. Dropping it
+/// closes them.
+#[derive(Debug)]
+pub struct Tr064Server {
+    /// The handler.
+    pub core: Arc<Tr064>,
+    /// The HTTP listener.
+    pub http: Option<http::Listener>,
+    /// The HTTPS listener.
+    pub https: Option<http::Listener>,
+    /// The SSDP responder.
+    pub ssdp: Option<ssdp::Responder>,
+}
+
+impl Tr064Server {
+    /// Open what `cfg` asks for. `tls` is the device certificate and key (PEM) for HTTPS;
+    /// `serial_number` makes the UDN.
+    pub fn start(
+        cfg: &Tr064Config,
+        core: Arc<Tr064>,
+        tls: Option<(&str, &str)>,
+        serial_number: &str,
+    ) -> std::io::Result<Tr064Server> {
+        let http = cfg
+            .http_address
+            .map(|a| http::Listener::start(a, core.clone(), http::plain(), false))
+            .transpose()?;
+        let https = match (cfg.https_address, tls) {
+            (Some(a), Some((cert, key))) => Some(http::Listener::start(
+                a,
+                core.clone(),
+                http::tls(cert, key)?,
+                true,
+            )?),
+            _ => None,
+        };
+        if let Some(l) = &https {
+            core.set_security_port(l.local_addr().port());
+        }
+        let ssdp = match (&http, cfg.ssdp) {
+            (Some(h), true) => Some(ssdp::Responder::start(
+                cfg.ssdp_address,
+                &cfg.ssdp_interfaces,
+                cfg.ssdp_notify,
+                ssdp::SsdpInfo {
+                    udn: services::udn(serial_number),
+                    http: h.local_addr(),
+                },
+            )?),
+            (None, true) => {
+                log::warn!("TR-064: ssdp needs http-address (LOCATION); not started");
+                None
+            }
+            _ => None,
+        };
+        Ok(Tr064Server {
+            core,
+            http,
+            https,
+            ssdp,
+        })
     }
 }
 

@@ -111,6 +111,7 @@ impl Fixture {
     }
 
     /// A call with HTTP Digest (challenge, then the answer), as `requests` does it.
+    #[allow(clippy::too_many_arguments)]
     fn call_at(
         &self,
         now: Instant,
