@@ -143,7 +143,7 @@ fn transaction_lock_and_timeout_over_http() {
     let r = c(
         "DeviceConfig",
         "ConfigurationStarted",
-        &[("NewSessionID", &uuid)],
+        &[("NewSessionID", uuid.as_str())],
     );
     assert_eq!(r.status, 200, "{}", r.body);
     let r = c(
@@ -163,7 +163,7 @@ fn transaction_lock_and_timeout_over_http() {
     let r = c(
         "DeviceConfig",
         "ConfigurationStarted",
-        &[("NewSessionID", &uuid)],
+        &[("NewSessionID", uuid.as_str())],
     );
     assert_eq!(r.status, 200);
     c(
@@ -241,7 +241,7 @@ fn https_ssdp_and_the_no_password_rule() {
         .with_root_certificates(roots)
         .with_no_client_auth();
     let serial = "001AE8A1B2C3";
-    let name = rustls::pki_types::ServerName::try_from(serial.to_owned()).unwrap();
+    let name = rustls::pki_types::ServerName::try_from(serial).unwrap();
     let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
     let sock = std::net::TcpStream::connect(https).unwrap();
     sock.set_read_timeout(Some(WAIT)).unwrap();

@@ -453,7 +453,7 @@ fn transaction_lock_all_or_nothing_and_timeout() {
         ME,
         "DeviceConfig",
         "ConfigurationStarted",
-        &[("NewSessionID", &uuid)],
+        &[("NewSessionID", uuid.as_str())],
     );
     assert_eq!(r.status, 200, "{}", text(&r));
     // The holder's writes are kept; another client's are refused; reads still work.
@@ -488,7 +488,7 @@ fn transaction_lock_all_or_nothing_and_timeout() {
         OTHER,
         "DeviceConfig",
         "ConfigurationStarted",
-        &[("NewSessionID", &other_id)],
+        &[("NewSessionID", other_id.as_str())],
     );
     assert_eq!(fault_code(&r).as_deref(), Some("501"));
     assert_eq!(call(t0, OTHER, "Time", "GetInfo", &[]).status, 200);
@@ -521,7 +521,7 @@ fn transaction_lock_all_or_nothing_and_timeout() {
         ME,
         "DeviceConfig",
         "ConfigurationStarted",
-        &[("NewSessionID", &uuid)],
+        &[("NewSessionID", uuid.as_str())],
     );
     assert_eq!(r.status, 200);
     call(
@@ -551,7 +551,7 @@ fn transaction_lock_all_or_nothing_and_timeout() {
         ME,
         "DeviceConfig",
         "ConfigurationStarted",
-        &[("NewSessionID", &uuid)],
+        &[("NewSessionID", uuid.as_str())],
     );
     call(later, ME, "DeviceConfig", "Reboot", &[]);
     assert_eq!(f.phone.reboots.load(Ordering::SeqCst), 0);
@@ -565,7 +565,7 @@ fn transaction_lock_all_or_nothing_and_timeout() {
         ME,
         "DeviceConfig",
         "ConfigurationStarted",
-        &[("NewSessionID", &uuid)],
+        &[("NewSessionID", uuid.as_str())],
     );
     let r = f.call_at(
         later,
