@@ -1,6 +1,8 @@
 //! Decides at build time which external test peers are missing, so that their tests show as
 //! ignored in `cargo test`'s summary (and fail under `CI=true`); see the `test-peers` crate.
 
+use std::path::PathBuf;
+
 fn main() {
     test_peers::detect(&[
         test_peers::Peer::Program("curl"),
@@ -8,4 +10,20 @@ fn main() {
         test_peers::Peer::Program("systemd-analyze"),
         test_peers::Peer::Program("jq"),
     ]);
+    // The TR-064 client tests need a python with the PyPI packages fritzconnection and
+    // async-upnp-client: `CPE_TEST_PYTHON`, else the venv `.ci/run` makes in `target/py`.
+    println!("cargo::rerun-if-env-changed=CPE_TEST_PYTHON");
+    println!("cargo::rustc-check-cfg=cfg(peer_missing_tr064_python)");
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let python = std::env::var_os("CPE_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest.join("../target/py/bin/python"));
+    println!("cargo::rerun-if-changed={}", python.display());
+    let present = std::process::Command::new(&python)
+        .args(["-c", "import fritzconnection, async_upnp_client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present && !test_peers::in_ci() {
+        println!("cargo::rustc-cfg=peer_missing_tr064_python");
+    }
 }

@@ -8,6 +8,15 @@
 //! connection-request-rate = 1                     # and then this many per second (may be 0.5)
 //! # config-encryption-key = "<64 hex digits>"    # decrypts vendor configuration files
 //!
+//! [tr064]                                         # LAN-side management (optional)
+//! http-address = "0.0.0.0:49000"                  # tr64desc.xml, SCPD files, control URLs
+//! https-address = "0.0.0.0:49443"                 # the same over TLS (GetSecurityPort)
+//! ssdp = true                                     # answer M-SEARCH
+//! ssdp-address = "0.0.0.0:1900"                   # unicast M-SEARCH to it is always answered
+//! ssdp-interfaces = ["eth0"]                      # where to join 239.255.255.250
+//! # ssdp-notify = false                           # NOTIFY ssdp:alive (AVM sends none)
+//! # transaction-timeout = 45                      # seconds until a transaction rolls back
+//!
 //! [items]                                         # factory defaults, by OCMS item name
 //! acs-server-address = "http://127.0.0.1:7547/"
 //! mac-address = "00:1A:E8:A1:B2:C3"
@@ -20,6 +29,7 @@
 //! never silently runs the phone with a default.
 
 use crate::items::toml_to_lexical;
+use crate::tr064::Tr064Config;
 use deskphone_datamodel::DeskPhoneModel;
 use std::fmt;
 use std::net::SocketAddr;
@@ -49,6 +59,8 @@ pub struct Config {
     pub config_encryption_key: Option<String>,
     /// The factory defaults given in `[items]`, canonical lexical forms, in file order.
     pub items: Vec<(String, String)>,
+    /// The `[tr064]` section (`None`: no TR-064 interface).
+    pub tr064: Option<Tr064Config>,
 }
 
 impl fmt::Debug for Config {
@@ -63,6 +75,7 @@ impl fmt::Debug for Config {
             .field("udp_address", &self.udp_address)
             .field("connection_request_burst", &self.connection_request_burst)
             .field("connection_request_refill", &self.connection_request_refill)
+            .field("tr064", &self.tr064)
             .field(
                 "config_encryption_key",
                 &self.config_encryption_key.as_ref().map(|_| "<redacted>"),
@@ -133,6 +146,7 @@ impl Config {
         let cr_defaults = cwmp_client::ConnectionRequestConfig::default();
         let mut connection_request_burst = cr_defaults.burst;
         let mut connection_request_refill = cr_defaults.refill_every;
+        let mut tr064 = None;
         for (key, value) in &doc {
             match key.as_str() {
                 "state-dir" => match value.as_str() {
@@ -204,6 +218,10 @@ impl Config {
                         }
                     }
                 }
+                "tr064" => match parse_tr064(value) {
+                    Ok(t) => tr064 = Some(t),
+                    Err(e) => errors.push(e.0),
+                },
                 other => errors.push(format!("{other}: unknown key")),
             }
         }
@@ -219,10 +237,52 @@ impl Config {
                 connection_request_refill,
                 config_encryption_key,
                 items,
+                tr064,
             }),
             _ => Err(ConfigError(errors.join("\n"))),
         }
     }
+}
+
+fn parse_tr064(value: &toml::Value) -> Result<Tr064Config, ConfigError> {
+    let table = value
+        .as_table()
+        .ok_or_else(|| ConfigError("tr064: expected a table".into()))?;
+    let mut c = Tr064Config::default();
+    let boolean = |key: &str, v: &toml::Value| {
+        v.as_bool()
+            .ok_or_else(|| ConfigError(format!("tr064.{key}: expected true or false")))
+    };
+    for (key, v) in table {
+        let full = format!("tr064.{key}");
+        match key.as_str() {
+            "http-address" => c.http_address = Some(socket_addr(&full, v)?),
+            "https-address" => c.https_address = Some(socket_addr(&full, v)?),
+            "ssdp" => c.ssdp = boolean(key, v)?,
+            "ssdp-notify" => c.ssdp_notify = boolean(key, v)?,
+            "ssdp-address" => c.ssdp_address = socket_addr(&full, v)?,
+            "ssdp-interfaces" => {
+                c.ssdp_interfaces = v
+                    .as_array()
+                    .and_then(|a| {
+                        a.iter()
+                            .map(|i| i.as_str().filter(|s| !s.is_empty()).map(str::to_owned))
+                            .collect::<Option<Vec<_>>>()
+                    })
+                    .ok_or_else(|| {
+                        ConfigError(format!("{full}: expected a list of interface names"))
+                    })?
+            }
+            "transaction-timeout" => match v.as_integer() {
+                Some(s) if (1..=3600).contains(&s) => {
+                    c.transaction_timeout = std::time::Duration::from_secs(s as u64)
+                }
+                _ => return Err(ConfigError(format!("{full}: expected seconds, 1 to 3600"))),
+            },
+            other => return Err(ConfigError(format!("tr064.{other}: unknown key"))),
+        }
+    }
+    Ok(c)
 }
 
 fn socket_addr(key: &str, value: &toml::Value) -> Result<SocketAddr, ConfigError> {
@@ -311,6 +371,37 @@ mod tests {
         ] {
             assert!(e(bad).contains("connection-request-rate"), "{bad}");
         }
+    }
+
+    #[test]
+    fn tr064_section() {
+        let m = model();
+        let c = Config::parse(
+            "state-dir = \"x\"\n[tr064]\nhttp-address = \"0.0.0.0:49000\"\n\
+             https-address = \"0.0.0.0:49443\"\nssdp = true\nssdp-address = \"0.0.0.0:1900\"\n\
+             ssdp-interfaces = [\"eth0\"]\n",
+            &m,
+        )
+        .unwrap();
+        let t = c.tr064.unwrap();
+        assert_eq!(t.http_address, Some("0.0.0.0:49000".parse().unwrap()));
+        assert_eq!(t.https_address, Some("0.0.0.0:49443".parse().unwrap()));
+        assert!(t.ssdp && !t.ssdp_notify);
+        assert_eq!(t.ssdp_interfaces, ["eth0"]);
+        assert_eq!(
+            t.transaction_timeout,
+            crate::tr064::DEFAULT_TRANSACTION_TIMEOUT
+        );
+        let e = |t: &str| Config::parse(t, &m).unwrap_err().0;
+        assert!(e("state-dir = \"x\"\n[tr064]\nbogus = 1").contains("tr064.bogus"));
+        assert!(e("state-dir = \"x\"\n[tr064]\nssdp = 1").contains("tr064.ssdp"));
+        assert!(
+            e("state-dir = \"x\"\n[tr064]\nhttp-address = \"x\"").contains("tr064.http-address")
+        );
+        assert!(Config::parse("state-dir = \"x\"", &m)
+            .unwrap()
+            .tr064
+            .is_none());
     }
 
     #[test]

@@ -12,6 +12,9 @@
 //!   signal thread: SIGTERM/SIGINT → stop flag + ClientHandle::shutdown (a POST in flight is
 //!                  aborted: the session is abandoned, TR-069 §3.4; its events stay queued)
 //!   control thread: admin/dhcp requests → ClientHandle::with_store_as (driver thread)
+//!   TR-064 threads (`[tr064]`): SOAP actions → the same store jobs; Reboot / FactoryReset
+//!                  → a local restart: ClientHandle::shutdown, then the boot loop reboots
+//!                  (1 BOOT) or resets the store and reboots (1 BOOT + 0 BOOTSTRAP)
 //! ```
 //!
 //! A reboot happens in process: the client ends, the store is reopened (so `UpTime` restarts
@@ -42,6 +45,49 @@ const JOB_TIMEOUT: Duration = Duration::from_secs(100);
 
 /// The client currently running (none between two boots).
 type CurrentClient = Arc<Mutex<Option<ClientHandle>>>;
+
+/// A restart asked by a local management interface (TR-064), done by the boot loop when the
+/// client has stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LocalRestart {
+    Reboot,
+    FactoryReset,
+}
+
+type PendingRestart = Arc<Mutex<Option<LocalRestart>>>;
+
+/// TR-064's way to the phone: store jobs on the driver's thread (like `admin`), restarts
+/// through the boot loop.
+struct DaemonPhone {
+    client: CurrentClient,
+    restart: PendingRestart,
+}
+
+impl DaemonPhone {
+    fn restart(&self, what: LocalRestart) -> Result<(), String> {
+        let handle = current(&self.client).ok_or("the phone is restarting; try again")?;
+        *self.restart.lock().unwrap_or_else(|p| p.into_inner()) = Some(what);
+        handle.shutdown();
+        Ok(())
+    }
+}
+
+impl crate::tr064::PhoneAccess for DaemonPhone {
+    fn run(&self, job: crate::tr064::StoreJob) -> bool {
+        match current(&self.client) {
+            Some(h) => h.with_store_as::<OcmsStore>(job),
+            None => false,
+        }
+    }
+
+    fn reboot(&self) -> Result<(), String> {
+        self.restart(LocalRestart::Reboot)
+    }
+
+    fn factory_reset(&self) -> Result<(), String> {
+        self.restart(LocalRestart::FactoryReset)
+    }
+}
 
 fn current(c: &CurrentClient) -> Option<ClientHandle> {
     c.lock().unwrap_or_else(|p| p.into_inner()).clone()
@@ -79,6 +125,9 @@ pub fn run(cfg: Config) -> Result<(), String> {
     // Shared with the Cloud Deployment worker, which notes its attempts.
     let trace = Arc::new(Mutex::new(TraceWriter::new(&dir)));
     let note = |text: &str| trace.lock().unwrap_or_else(|p| p.into_inner()).note(text);
+    let restart: PendingRestart = Arc::new(Mutex::new(None));
+    let mut tr064: Option<crate::tr064::Tr064Server> = None;
+    let mut boot_reason = BootReason::PowerOn;
 
     let mut boots = 0u64;
     while !stop.load(Ordering::SeqCst) {
@@ -124,6 +173,13 @@ pub fn run(cfg: Config) -> Result<(), String> {
         };
         let identity = crate::identity::default_identity(&dir, &serial)
             .map_err(|e| format!("default device certificate: {e}"))?;
+        // TR-064 starts once, with the first boot's facts, and outlives reboots.
+        if tr064.is_none() {
+            if let Some(t) = &cfg.tr064 {
+                let facts = crate::tr064::Tr064::read_facts(&mut store);
+                tr064 = Some(start_tr064(t, &dir, facts, &model, &client, &restart)?);
+            }
+        }
         let mut persisted = state::load_cwmp_state(&dir).map_err(|e| format!("CWMP state: {e}"))?;
         // Results of transfers that finished with (or were cut short by) the restart go into
         // the engine state before the client starts, so the boot Inform carries `1 BOOT`,
@@ -158,7 +214,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
         let mut cwmp = Client::new(
             config,
             persisted,
-            BootReason::PowerOn,
+            std::mem::replace(&mut boot_reason, BootReason::PowerOn),
             cwmp_client::os_seed(),
         )
         .map_err(|e| format!("CWMP client: {e}"))?;
@@ -216,6 +272,23 @@ pub fn run(cfg: Config) -> Result<(), String> {
                 log::info!("factory reset");
                 note("factory reset asked by the ACS");
                 phone::write_factory_items(&mut store, &cfg, &model)?;
+            }
+            Ok(_) if stop.load(Ordering::SeqCst) => break,
+            Ok(_) if restart.lock().unwrap_or_else(|p| p.into_inner()).is_some() => {
+                let what = restart.lock().unwrap_or_else(|p| p.into_inner()).take();
+                if what == Some(LocalRestart::FactoryReset) {
+                    // As from the admin menu: reset, factory items back, and the next boot
+                    // is a local factory reset (1 BOOT + 0 BOOTSTRAP, pending events dropped).
+                    log::info!("factory reset (local)");
+                    note("factory reset asked locally (TR-064)");
+                    deskphone_datamodel::factory_reset(&mut store, &model)
+                        .map_err(|f| format!("factory reset: {}", f.message))?;
+                    phone::write_factory_items(&mut store, &cfg, &model)?;
+                    boot_reason = BootReason::FactoryReset;
+                } else {
+                    log::info!("rebooting (local)");
+                    note("reboot asked locally (TR-064)");
+                }
             }
             Ok(_) if reboot_requested.swap(false, Ordering::SeqCst) => {
                 log::info!("rebooting to apply a download");
@@ -295,6 +368,35 @@ fn start_signal_thread(stop: Arc<AtomicBool>, client: CurrentClient) -> Result<(
         })
         .map_err(|e| format!("signal thread: {e}"))?;
     Ok(())
+}
+
+/// Start the TR-064 interface (once: it outlives reboots, like the control socket).
+fn start_tr064(
+    t: &crate::tr064::Tr064Config,
+    dir: &std::path::Path,
+    facts: crate::tr064::services::DeviceFacts,
+    model: &Arc<DeskPhoneModel>,
+    client: &CurrentClient,
+    restart: &PendingRestart,
+) -> Result<crate::tr064::Tr064Server, String> {
+    let phone = Arc::new(DaemonPhone {
+        client: client.clone(),
+        restart: restart.clone(),
+    });
+    let core = Arc::new(crate::tr064::Tr064::new(
+        model.clone(),
+        phone,
+        t.transaction_timeout,
+    ));
+    let cert = std::fs::read_to_string(dir.join(crate::identity::DEVICE_CERT_FILE));
+    let key = std::fs::read_to_string(dir.join(crate::identity::DEVICE_KEY_FILE));
+    let tls = match (&cert, &key) {
+        (Ok(c), Ok(k)) => Some((c.as_str(), k.as_str())),
+        _ => None,
+    };
+    let serial = facts.serial_number.clone();
+    core.set_facts(facts);
+    crate::tr064::Tr064Server::start(t, core, tls, &serial).map_err(|e| format!("TR-064: {e}"))
 }
 
 /// Run `job` on the driver's thread with the store and wait for its result.

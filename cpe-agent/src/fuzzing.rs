@@ -4,6 +4,7 @@
 //! test replays the checked-in seed corpora through the same functions, so CI exercises them
 //! without nightly.
 
+use crate::tr064::{http, soap, ssdp};
 use crate::{dhcp, firmware, vendor_config};
 
 /// The model name the firmware target checks images against.
@@ -68,5 +69,56 @@ pub fn cloud_document(data: &[u8]) {
         if !items.iter().any(|(k, _)| k.contains("certificate")) {
             assert!(crate::cloud::parse_document(data, 0).is_ok());
         }
+    }
+}
+
+/// TR-064 requests: the HTTP head parser and the SOAP action parser never panic, stay within
+/// their bounds, and an action call written back as an envelope parses to the same service,
+/// action and argument names.
+pub fn tr064_soap(data: &[u8]) {
+    if let Ok(h) = http::parse_head(data) {
+        assert!(h.len <= data.len() && h.len <= http::MAX_HEAD);
+        assert!(h.content_length <= soap::MAX_BODY);
+    }
+    let Ok(call) = soap::parse_action(data) else {
+        return;
+    };
+    assert!(call.args.len() <= soap::MAX_ARGS);
+    let mut args = String::new();
+    for (name, value) in &call.args {
+        args.push_str(&format!("<{name}>{}</{name}>", soap::escape(value)));
+    }
+    let again = format!(
+        "<s:Envelope xmlns:s=\"{}\"><s:Body><u:{} xmlns:u=\"{}\">{args}</u:{}></s:Body></s:Envelope>",
+        soap::SOAP_ENV,
+        call.action,
+        soap::escape(&call.service_type),
+        call.action
+    );
+    let names = |c: &soap::ActionCall| c.args.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    match soap::parse_action(again.as_bytes()) {
+        Ok(c) => {
+            assert_eq!(c.service_type, call.service_type);
+            assert_eq!(c.action, call.action);
+            assert_eq!(names(&c), names(&call));
+        }
+        // Rewriting may exceed the size bound (escaping grows the text); nothing else.
+        Err(e) => assert_eq!(e, soap::ActionParseError::TooLarge, "{again}"),
+    }
+}
+
+/// SSDP datagrams: the M-SEARCH parser never panics, and every search it accepts is answered
+/// with at most one response per target the phone has, each naming the searched target.
+pub fn ssdp_msearch(data: &[u8]) {
+    let Some(m) = ssdp::parse_msearch(data) else {
+        return;
+    };
+    let udn = crate::tr064::services::udn("001AE8A1B2C3");
+    let answers = ssdp::answers(&m.st, &udn);
+    assert!(answers.len() <= 3 + crate::tr064::services::SERVICES.len());
+    for (st, usn) in answers {
+        assert!(usn.starts_with(&udn));
+        let r = ssdp::response("http://127.0.0.1:49000/tr64desc.xml", &st, &usn);
+        assert!(r.contains(&format!("\r\nST: {st}\r\n")));
     }
 }

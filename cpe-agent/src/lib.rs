@@ -5,7 +5,8 @@
 //!   files, the engine's persisted state); [`phone`]: the local admin and DHCP operations on
 //!   the store; [`control`]: the control socket; [`daemon`]: the boot loop, signals and the
 //!   engine's `Device`; [`trace`]: per-session JSON-lines traces; [`netinfo`]: the host's
-//!   addresses; [`identity`]: the default device certificate.
+//!   addresses; [`identity`]: the default device certificate; [`tr064`]: LAN-side
+//!   management (TR-064: SSDP, descriptions, SOAP actions, authentication, transactions).
 //! * [`dhcp`], [`items`], [`firmware`], [`vendor_config`]: parsers of untrusted input.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -23,6 +24,7 @@ pub mod netinfo;
 pub mod phone;
 pub mod session_log;
 pub mod state;
+pub mod tr064;
 pub mod trace;
 pub mod transfer;
 pub mod vendor_config;

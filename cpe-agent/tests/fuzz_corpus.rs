@@ -64,3 +64,21 @@ fn cloud_document_corpus() {
         );
     }
 }
+
+#[test]
+fn tr064_soap_corpus() {
+    for (name, data) in corpus("tr064_soap") {
+        fuzzing::tr064_soap(&data);
+        let ok = cpe_agent::tr064::soap::parse_action(&data).is_ok();
+        assert_eq!(ok, name.starts_with("good"), "{name}");
+    }
+}
+
+#[test]
+fn ssdp_msearch_corpus() {
+    for (name, data) in corpus("ssdp_msearch") {
+        fuzzing::ssdp_msearch(&data);
+        let ok = cpe_agent::tr064::ssdp::parse_msearch(&data).is_some();
+        assert_eq!(ok, name.starts_with("good"), "{name}");
+    }
+}
