@@ -186,7 +186,8 @@ int main(int argc, char **argv) {
             snprintf(code, sizeof code, "local-%d", ++a.local_changes);
             if (phone_set_local(&a.phone, "provisioning-code", code) == 0 && a.agent != NULL) {
                 const char *names[] = {"provisioning-code"};
-                cwmp_agent_value_changed(a.agent, names, 1);
+                int rc = cwmp_agent_value_changed(a.agent, names, 1);
+                fprintf(stderr, "phone: local change of ProvisioningCode to %s reported (%d)\n", code, rc);
             }
         } else {
             a.stopping = 1;

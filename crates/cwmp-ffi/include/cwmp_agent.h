@@ -317,7 +317,9 @@ int cwmp_agent_new(const struct cwmp_config *config,
 // `CWMP_BOOT_POWER_ON` and the persisted state). `CWMP_ERR_BUSY` when already running,
 // `CWMP_ERR_FINISHED` when finished, `CWMP_ERR_IO` when a socket could not be opened.
 // Threads: any one thread at a time (the callbacks run on it); other threads may call the
-// functions marked thread-safe meanwhile.
+// functions marked thread-safe meanwhile. The library keeps a little per-thread data on this
+// thread, released when the thread exits: run it on a thread you create and join (not the
+// process's main thread) if a leak checker watches the process.
 //
 // # Safety
 // `agent` is a live handle from `cwmp_agent_new`.
