@@ -5,6 +5,7 @@
 //! through the [`Schema`](crate::Schema) and does all CWMP validation, ordering, masking and
 //! attribute handling itself.
 
+use crate::fault::Fault;
 use std::fmt;
 
 /// Keys under this prefix belong to the CWMP store itself (attributes, `ParameterKey`,
@@ -38,6 +39,12 @@ pub enum BackendError {
     Io(std::io::Error),
     /// Stored data could not be understood.
     Corrupt(String),
+    /// The device's own configuration system refused values of the batch (a check beyond the
+    /// schema's, e.g. a SIP server it cannot resolve): `(key, fault)` per refused item, and
+    /// nothing of the batch was applied. SetParameterValues reports each as the fault of the
+    /// parameters stored under that key (9007 is the usual code); other writes fail with the
+    /// first fault.
+    Refused(Vec<(String, Fault)>),
 }
 
 impl fmt::Display for BackendError {
@@ -45,6 +52,9 @@ impl fmt::Display for BackendError {
         match self {
             BackendError::Io(e) => write!(f, "configuration storage I/O error: {e}"),
             BackendError::Corrupt(m) => write!(f, "configuration storage corrupt: {m}"),
+            BackendError::Refused(list) => {
+                write!(f, "configuration storage refused {} item(s)", list.len())
+            }
         }
     }
 }
@@ -53,7 +63,7 @@ impl std::error::Error for BackendError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             BackendError::Io(e) => Some(e),
-            BackendError::Corrupt(_) => None,
+            BackendError::Corrupt(_) | BackendError::Refused(_) => None,
         }
     }
 }

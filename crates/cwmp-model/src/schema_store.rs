@@ -102,6 +102,12 @@ impl<B: ItemBackend> fmt::Debug for SchemaStore<B> {
 }
 
 fn internal_error(what: &str, e: &BackendError) -> Fault {
+    if let BackendError::Refused(list) = e {
+        // The device refused a value: its own fault, not a storage failure.
+        if let Some((_, fault)) = list.first() {
+            return fault.clone();
+        }
+    }
     log::error!("{what}: {e}");
     Fault::with_message(
         FaultCode::InternalError,
@@ -195,6 +201,27 @@ impl<B: ItemBackend> SchemaStore<B> {
     /// Give the backend back (e.g. to reopen a store over the same storage).
     pub fn into_backend(self) -> B {
         self.backend
+    }
+
+    /// Every reserved key (prefix [`RESERVED_PREFIX`]) a store over `schema` may write: the
+    /// values of `Internal` parameters, each parameter's notification and access-list
+    /// attributes, and the `ParameterKey` when the schema has no parameter for it.
+    ///
+    /// For a backend that cannot list its keys (one over a foreign configuration system):
+    /// its [`ItemBackend::keys`] may return these, filtered to the ones it holds.
+    pub fn reserved_keys(schema: &Schema) -> Vec<String> {
+        let mut keys = Vec::with_capacity(schema.params().len() * 2 + 1);
+        for def in schema.params() {
+            if let Source::Internal = def.source {
+                keys.push(format!("{VALUE_PREFIX}{}", def.name));
+            }
+            keys.push(format!("{NOTIFICATION_PREFIX}{}", def.name));
+            keys.push(format!("{ACCESS_PREFIX}{}", def.name));
+        }
+        if schema.parameter_key().is_none() {
+            keys.push(PARAMETER_KEY_KEY.to_owned());
+        }
+        keys
     }
 
     /// The current `ParameterKey` (TR-069 Annex A.3.2.1): the value of
@@ -371,6 +398,8 @@ impl<B: ItemBackend + 'static> ParameterStore for SchemaStore<B> {
 
         let mut faults = Vec::new();
         let mut batch: ItemBatch = Vec::with_capacity(values.len() + 1);
+        // Which request entry each batch entry came from, to name refused items.
+        let mut origin: Vec<&str> = Vec::with_capacity(values.len());
         for v in values {
             let fault = |code: FaultCode, why: &str| ParameterFault {
                 name: v.name.clone(),
@@ -388,7 +417,10 @@ impl<B: ItemBackend + 'static> ParameterStore for SchemaStore<B> {
             match def.ty.parse_with_reason(&v.value, v.xsi_type) {
                 Err(e) => faults.push(fault(e.code, &e.reason)),
                 Ok(value) => match Self::value_key(def) {
-                    Some(key) => batch.push((key, Some(value.to_lexical()))),
+                    Some(key) => {
+                        batch.push((key, Some(value.to_lexical())));
+                        origin.push(v.name.as_str());
+                    }
                     // `Schema::new` refuses writable constants and live values.
                     None => faults.push(fault(FaultCode::NonWritableParameter, "not stored")),
                 },
@@ -399,10 +431,39 @@ impl<B: ItemBackend + 'static> ParameterStore for SchemaStore<B> {
         }
         // The key goes last so it wins should the schema make ParameterKey itself writable.
         batch.push(key_entry);
-        self.backend
-            .commit(batch)
-            .map_err(|e| internal_error("SetParameterValues", &e))?;
-        Ok(ApplyStatus::Applied)
+        let keys: Vec<String> = batch.iter().map(|(k, _)| k.clone()).collect();
+        match self.backend.commit(batch) {
+            Ok(()) => Ok(ApplyStatus::Applied),
+            Err(BackendError::Refused(refused)) => {
+                // Each refused key becomes the fault of the request entries stored under it;
+                // a refused key no entry names (the ParameterKey) fails the whole request.
+                let mut faults = Vec::new();
+                for (key, fault) in &refused {
+                    let names: Vec<&str> = keys
+                        .iter()
+                        .zip(origin.iter())
+                        .filter(|(k, _)| *k == key)
+                        .map(|(_, n)| *n)
+                        .collect();
+                    if names.is_empty() {
+                        return Err(SetError::Fault(fault.clone()));
+                    }
+                    faults.extend(names.into_iter().map(|name| ParameterFault {
+                        name: name.to_owned(),
+                        code: fault.code,
+                        message: fault.message.clone(),
+                    }));
+                }
+                if faults.is_empty() {
+                    return Err(SetError::Fault(internal_error(
+                        "SetParameterValues",
+                        &BackendError::Refused(refused),
+                    )));
+                }
+                Err(SetError::Parameters(faults))
+            }
+            Err(e) => Err(internal_error("SetParameterValues", &e).into()),
+        }
     }
 
     fn get_attributes(&mut self, names: &[String]) -> Result<Vec<ParameterAttributes>, Fault> {
@@ -744,6 +805,80 @@ mod tests {
         let lives = Lives::default();
         let s = SchemaStore::open(schema(), backend.clone(), Box::new(lives.clone())).unwrap();
         (s, backend, lives)
+    }
+
+    /// A backend whose device refuses `count` values above 10 (a check beyond the schema).
+    struct Picky(MemoryBackend);
+    impl ItemBackend for Picky {
+        fn get(&self, key: &str) -> Option<String> {
+            self.0.get(key)
+        }
+        fn commit(&mut self, batch: ItemBatch) -> Result<(), BackendError> {
+            let refused: Vec<(String, Fault)> = batch
+                .iter()
+                .filter(|(k, v)| {
+                    k == "count" && v.as_deref().and_then(|v| v.parse::<u32>().ok()) > Some(10)
+                })
+                .map(|(k, _)| {
+                    let f = Fault::with_message(FaultCode::InvalidParameterValue, "too many");
+                    (k.clone(), f)
+                })
+                .collect();
+            if refused.is_empty() {
+                self.0.commit(batch)
+            } else {
+                Err(BackendError::Refused(refused))
+            }
+        }
+        fn keys(&self) -> Vec<String> {
+            self.0.keys()
+        }
+    }
+
+    #[test]
+    fn a_refusing_backend_gives_per_parameter_faults_and_changes_nothing() {
+        let b = MemoryBackend::new();
+        let mut s =
+            SchemaStore::with_backend(schema(), Picky(b.clone()), Box::new(Lives::default()));
+        let err = s
+            .set_values(
+                &[sv("Device.X.Flag", "false"), sv("Device.X.Count", "11")],
+                "k1",
+            )
+            .unwrap_err();
+        let SetError::Parameters(faults) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(faults.len(), 1);
+        assert_eq!(faults[0].name, "Device.X.Count");
+        assert_eq!(faults[0].code, FaultCode::InvalidParameterValue);
+        assert!(b.snapshot().is_empty(), "nothing applied");
+        assert_eq!(
+            s.set_internal("Device.X.Count", "12").unwrap_err().code,
+            FaultCode::InvalidParameterValue
+        );
+        s.set_values(&[sv("Device.X.Count", "9")], "k2").unwrap();
+        assert_eq!(b.get("count").as_deref(), Some("9"));
+    }
+
+    #[test]
+    fn reserved_keys_cover_everything_the_store_writes() {
+        let (mut s, b, _) = store();
+        s.set_values(&[sv("Device.T.1.Name", "x")], "key").unwrap();
+        s.set_attributes(&[SetAttributes {
+            name: "Device.X.".into(),
+            notification: Some(Notification::Passive),
+            access_list: Some(vec![SUBSCRIBER.into()]),
+        }])
+        .unwrap();
+        let all = MemoryStore::reserved_keys(s.schema());
+        for k in b
+            .keys()
+            .into_iter()
+            .filter(|k| k.starts_with(RESERVED_PREFIX))
+        {
+            assert!(all.contains(&k), "{k}");
+        }
     }
 
     fn sv(name: &str, value: &str) -> SetValue {
