@@ -176,7 +176,13 @@ fn parse_tree(bytes: &[u8]) -> Result<Node, ActionParseError> {
             .read_resolved_event()
             .map_err(|e| ActionParseError::Xml(e.to_string()))?;
         let ns = match ns {
-            ResolveResult::Bound(n) => Some(<_ as AsRef<str>>::as_ref(&n).to_owned()),
+            // quick-xml hands the namespace over as written in the attribute; the URI is
+            // its unescaped value (`xmlns:u="a&amp;b"` is the namespace `a&b`).
+            ResolveResult::Bound(n) => Some(
+                quick_xml::escape::unescape(<_ as AsRef<str>>::as_ref(&n))
+                    .map_err(|e| ActionParseError::Xml(format!("namespace: {e}")))?
+                    .into_owned(),
+            ),
             ResolveResult::Unbound => None,
             ResolveResult::Unknown(p) => {
                 return Err(ActionParseError::Xml(format!(
@@ -421,6 +427,15 @@ pub fn write_fault(code: u16, description: &str, auth: Option<&ResponseAuth>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespaces_are_unescaped_so_a_rewritten_call_reads_the_same() {
+        // Found by the tr064_soap fuzz target: the namespace came back escaped.
+        let xml = "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>\
+                   <u:GetInfo xmlns:u=\"urn:x&gt;&amp;y:1\"/></s:Body></s:Envelope>";
+        let call = parse_action(xml.as_bytes()).unwrap();
+        assert_eq!(call.service_type, "urn:x>&y:1");
+    }
 
     #[test]
     fn seed_examples_parse() {
