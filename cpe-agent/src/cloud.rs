@@ -280,9 +280,13 @@ fn read_settings(
 /// One attempt: fetch, check, apply.
 fn attempt(env: &CloudEnv, s: &Settings) -> Outcome {
     let url = request_url(&s.url, &s.id);
-    let dest = env
-        .state_dir
-        .join(format!("cloud-deployment-{}.part", std::process::id()));
+    // Unique per attempt: the worker of an earlier boot may still be finishing its fetch.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let dest = env.state_dir.join(format!(
+        "cloud-deployment-{}-{}.part",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::SeqCst)
+    ));
     let req = FetchRequest {
         url: &url,
         username: "",

@@ -13,9 +13,9 @@
 //!
 //! * `boot-<unix ms>.jsonl`: started at every boot of the phone (power on, and each reboot
 //!   or factory reset, which the daemon performs in process); it holds the daemon's own notes
-//!   (`"type":"daemon"`: boot, reboot, factory reset, refused connection requests …; Cloud
-//!   Deployment attempts are `"type":"cloud_deployment"`) and every engine record outside a
-//!   session (timers armed between sessions, events queued).
+//!   (`"type":"daemon"`: boot, reboot, factory reset …; Cloud Deployment attempts are
+//!   `"type":"cloud_deployment"`) and every record outside a session (timers armed between
+//!   sessions, events queued, connection requests refused between sessions).
 //! * `session-<unix ms>-<id>.jsonl`: one CWMP session, from `session_started` to
 //!   `session_ended`, with every record in between.
 //!

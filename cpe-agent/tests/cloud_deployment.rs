@@ -1,13 +1,13 @@
 //! Cloud Deployment end to end: the real `cpe-agent` binary, a deployment server on 127.0.0.1
 //! over HTTPS that requires the phone's device certificate, and the fake ACS over HTTPS.
 
+mod phone_common;
+
 use cwmp_soap::Body;
 use cwmp_testkit::acs::{AcsMessage, CwmpScript, FakeAcs, RecordedRequest, Reply};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use phone_common::Phone;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_cpe-agent");
 const WAIT: Duration = Duration::from_secs(30);
 /// The MAC of the test phones (the example configuration's).
 const MAC: &str = "001ae8a1b2c3";
@@ -16,107 +16,32 @@ fn toml_string(s: &str) -> String {
     toml::Value::String(s.into()).to_string()
 }
 
-struct Phone {
-    dir: tempfile::TempDir,
-    child: Option<Child>,
+/// A factory-new phone with no ACS address and these `[items]`; its default device
+/// certificate is made here (self-signed, as the daemon would make it) so that the deployment
+/// server can pin it before the phone first starts.
+fn new_phone(items: &str) -> (Phone, Vec<u8>) {
+    let phone = Phone::from_config(&format!(
+        "connection-request-address = \"127.0.0.1:0\"\nudp-address = \"127.0.0.1:0\"\n\
+         [items]\nacs-server-address = \"\"\nmac-address = \"00:1A:E8:A1:B2:C3\"\n\
+         acs-periodic-inform-enabled = false\nacs-retry-min-wait-interval = 1\n\
+         acs-retry-interval-multiplier = 1500\n{items}\n"
+    ));
+    let state = phone.state();
+    std::fs::create_dir_all(&state).expect("state");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "001AE8A1B2C3");
+    let cert = params.self_signed(&key).expect("cert");
+    std::fs::write(state.join("device-cert.pem"), cert.pem()).expect("cert");
+    std::fs::write(state.join("device-key.pem"), key.serialize_pem()).expect("key");
+    (phone, cert.der().to_vec())
 }
 
-impl Phone {
-    /// A factory-new phone with no ACS address and these `[items]`; its default device
-    /// certificate is made here (self-signed, as the daemon would make it) so that the
-    /// deployment server can pin it before the phone first starts.
-    fn new(items: &str) -> (Phone, Vec<u8>) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let cfg = format!(
-            "state-dir = \"state\"\nconnection-request-address = \"127.0.0.1:0\"\n\
-             udp-address = \"127.0.0.1:0\"\n[items]\nacs-server-address = \"\"\n\
-             mac-address = \"00:1A:E8:A1:B2:C3\"\n\
-             acs-periodic-inform-enabled = false\nacs-retry-min-wait-interval = 1\n\
-             acs-retry-interval-multiplier = 1500\n{items}\n"
-        );
-        std::fs::write(dir.path().join("cpe-agent.toml"), cfg).expect("config");
-        let state = dir.path().join("state");
-        std::fs::create_dir_all(&state).expect("state");
-        let key = rcgen::KeyPair::generate().expect("key");
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "001AE8A1B2C3");
-        let cert = params.self_signed(&key).expect("cert");
-        std::fs::write(state.join("device-cert.pem"), cert.pem()).expect("cert");
-        std::fs::write(state.join("device-key.pem"), key.serialize_pem()).expect("key");
-        (Phone { dir, child: None }, cert.der().to_vec())
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("cpe-agent.toml")
-    }
-
-    fn start(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("agent.log"))
-            .expect("log");
-        self.child = Some(
-            Command::new(BIN)
-                .arg("--config")
-                .arg(self.config())
-                .env("RUST_LOG", "debug")
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .expect("spawn cpe-agent"),
-        );
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while c.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default()
-    }
-
-    fn admin_get(&self, item: &str) -> String {
-        let out = Command::new(BIN)
-            .arg("admin")
-            .arg("--config")
-            .arg(self.config())
-            .args(["get", item])
-            .output()
-            .expect("admin");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    fn trace_text(&self) -> String {
-        let mut all = String::new();
-        if let Ok(rd) = std::fs::read_dir(self.dir.path().join("state").join("trace")) {
-            for f in rd.flatten() {
-                all.push_str(&std::fs::read_to_string(f.path()).unwrap_or_default());
-            }
-        }
-        all
-    }
-}
-
-impl Drop for Phone {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
+/// `admin get ITEM`'s value.
+fn item(phone: &Phone, name: &str) -> String {
+    phone.admin_ok(&["get", name]).trim().to_owned()
 }
 
 fn wait(mut cond: impl FnMut() -> bool, limit: Duration) -> bool {
@@ -166,7 +91,7 @@ fn a_claimed_phone_gets_its_acs_and_bootstraps_there_again_after_a_factory_reset
     );
     // The phone's items name the deployment server and trust its CA (factory defaults,
     // so a factory reset keeps them).
-    let (mut phone, der) = Phone::new("");
+    let (mut phone, der) = new_phone("");
     let dep = deployment_server(Some(der.clone()), Some(doc));
     let dep_ca = dep.ca().expect("dep ca").cert_pem();
     let cfg = std::fs::read_to_string(phone.config()).expect("cfg");
@@ -206,15 +131,15 @@ fn a_claimed_phone_gets_its_acs_and_bootstraps_there_again_after_a_factory_reset
             assert!(r.path.contains(p), "{}", r.path);
         }
     }
-    phone.stop();
-    assert_eq!(phone.admin_get("acs-server-address"), acs.url());
-    assert_eq!(phone.admin_get("acs-periodic-inform-interval"), "600");
+    phone.terminate();
+    assert_eq!(item(&phone, "acs-server-address"), acs.url());
+    assert_eq!(item(&phone, "acs-periodic-inform-interval"), "600");
     assert!(phone.trace_text().contains("cloud_deployment"));
 
     // A restart with an ACS address does not ask again.
     phone.start();
     assert!(acs.wait_for_sessions(3, WAIT), "{}", phone.log());
-    phone.stop();
+    phone.terminate();
     assert_eq!(dep.requests().len(), 2);
 }
 
@@ -222,7 +147,7 @@ fn a_claimed_phone_gets_its_acs_and_bootstraps_there_again_after_a_factory_reset
 fn an_unclaimed_phone_asks_again_with_growing_waits() {
     let dep = deployment_server(None, None);
     let dep_ca = dep.ca().expect("ca").cert_pem();
-    let (mut phone, _) = Phone::new(&format!(
+    let (mut phone, _) = new_phone(&format!(
         "cloud-deployment-url = {}\nacs-server-ca-certificate-1 = {}\n",
         toml_string(&dep.url_for("/zt")),
         toml_string(&dep_ca)
@@ -230,7 +155,7 @@ fn an_unclaimed_phone_asks_again_with_growing_waits() {
     phone.start();
     // Waits of the TR-069 formula with m = 1 s, k = 1.5: [1, 1.5], [1.5, 2.25], [2.25, 3.4] s.
     let ok = wait(|| dep.requests().len() >= 4, WAIT);
-    phone.stop();
+    phone.terminate();
     assert!(ok, "{}", phone.log());
     let times: Vec<Instant> = dep
         .requests()
@@ -249,7 +174,7 @@ fn an_unclaimed_phone_asks_again_with_growing_waits() {
         .filter(|l| l.contains("WARN") && l.contains("not claimed yet"))
         .count();
     assert_eq!(warned, 1, "{}", phone.log());
-    assert_eq!(phone.admin_get("acs-server-address"), "");
+    assert_eq!(item(&phone, "acs-server-address"), "");
 }
 
 #[test]
@@ -258,16 +183,16 @@ fn a_document_outside_the_allowed_items_changes_nothing() {
         "acs-server-address = \"https://acs.example/\"\nsip-pwd = \"secret-sip\"\n".to_owned();
     let dep = deployment_server(None, Some(doc));
     let dep_ca = dep.ca().expect("ca").cert_pem();
-    let (mut phone, _) = Phone::new(&format!(
+    let (mut phone, _) = new_phone(&format!(
         "cloud-deployment-url = {}\nacs-server-ca-certificate-1 = {}\n",
         toml_string(&dep.url_for("/zt")),
         toml_string(&dep_ca)
     ));
     phone.start();
     let ok = wait(|| dep.requests().len() >= 2, WAIT);
-    phone.stop();
+    phone.terminate();
     assert!(ok, "asked again after a refused document: {}", phone.log());
-    assert_eq!(phone.admin_get("acs-server-address"), "");
+    assert_eq!(item(&phone, "acs-server-address"), "");
     assert!(phone.log().contains("sip-pwd"), "{}", phone.log());
     assert!(!phone.log().contains("secret-sip"), "no value in the log");
 }
@@ -277,15 +202,15 @@ fn an_untrusted_deployment_server_is_refused() {
     let doc = "acs-server-address = \"https://acs.example/\"\n".to_owned();
     let dep = deployment_server(None, Some(doc));
     // Its CA is not among the phone's trust anchors (the platform roots apply).
-    let (mut phone, _) = Phone::new(&format!(
+    let (mut phone, _) = new_phone(&format!(
         "cloud-deployment-url = {}\n",
         toml_string(&dep.url_for("/zt"))
     ));
     phone.start();
     let ok = wait(|| dep.tls_failures() >= 2, WAIT);
-    phone.stop();
+    phone.terminate();
     assert!(ok, "{}", phone.log());
     assert!(dep.requests().is_empty());
-    assert_eq!(phone.admin_get("acs-server-address"), "");
+    assert_eq!(item(&phone, "acs-server-address"), "");
     assert!(phone.log().contains("TLS"), "{}", phone.log());
 }

@@ -3,6 +3,7 @@
 //! new ACS URL makes the phone `0 BOOTSTRAP` there; the transaction lock and its timeout;
 //! HTTPS with the device certificate; SSDP by unicast.
 
+mod phone_common;
 mod tr064_common;
 
 use cwmp_soap::{Body, SetParameterAttributes, SetParameterAttributesStruct};
@@ -49,7 +50,7 @@ fn tr064_changes_reach_the_acs_as_value_change_and_a_new_url_bootstraps() {
         )
         .start()
         .expect("acs");
-    let mut phone = Phone::new(acs.url(), "", "admin-password = \"s3cret\"");
+    let mut phone = tr064_phone(acs.url(), "", "admin-password = \"s3cret\"");
     phone.start();
     wait_sessions(&acs, 1, &phone);
     let http = phone.http();
@@ -81,7 +82,10 @@ fn tr064_changes_reach_the_acs_as_value_change_and_a_new_url_bootstraps() {
         .find(|p| p.name == REGISTRAR)
         .expect("the registrar in the Inform");
     assert_eq!(p.value, "registrar.example");
-    assert_eq!(phone.admin(&["get", "sip-pwd", "--reveal"]), "sip-secret\n");
+    assert_eq!(
+        phone.admin_ok(&["get", "sip-pwd", "--reveal"]),
+        "sip-secret\n"
+    );
 
     // A new ACS URL over TR-064: the new ACS sees 0 BOOTSTRAP.
     let r = call(
@@ -111,7 +115,7 @@ fn tr064_changes_reach_the_acs_as_value_change_and_a_new_url_bootstraps() {
     );
     assert_eq!(r.value("errorCode").as_deref(), Some("601"), "{}", r.body);
     assert_eq!(
-        phone.admin(&["get", "acs-periodic-inform-interval"]),
+        phone.admin_ok(&["get", "acs-periodic-inform-interval"]),
         "3600\n"
     );
 
@@ -126,7 +130,7 @@ fn tr064_changes_reach_the_acs_as_value_change_and_a_new_url_bootstraps() {
 #[test]
 fn transaction_lock_and_timeout_over_http() {
     let acs = FakeAcs::builder().start().expect("acs");
-    let mut phone = Phone::new(
+    let mut phone = tr064_phone(
         acs.url(),
         "transaction-timeout = 2",
         "admin-password = \"pw\"",
@@ -153,10 +157,10 @@ fn transaction_lock_and_timeout_over_http() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     // Not applied until ConfigurationFinished.
-    assert_eq!(phone.admin(&["get", "ntp-server-1"]), "\n");
+    assert_eq!(phone.admin_ok(&["get", "ntp-server-1"]), "\n");
     let r = c("DeviceConfig", "ConfigurationFinished", &[]);
     assert_eq!(r.value("NewStatus").as_deref(), Some("ChangesApplied"));
-    assert_eq!(phone.admin(&["get", "ntp-server-1"]), "ntp.example\n");
+    assert_eq!(phone.admin_ok(&["get", "ntp-server-1"]), "ntp.example\n");
 
     // Abandoned: while it is open another client (another SessionID) is refused; after the
     // configured timeout (2 s) it is rolled back and the other client's write goes through.
@@ -203,7 +207,7 @@ fn transaction_lock_and_timeout_over_http() {
         assert!(Instant::now() < deadline, "never rolled back: {}", r.body);
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(phone.admin(&["get", "ntp-server-1"]), "other.example\n");
+    assert_eq!(phone.admin_ok(&["get", "ntp-server-1"]), "other.example\n");
     let r = c("DeviceConfig", "ConfigurationFinished", &[]);
     assert_eq!(r.value("errorCode").as_deref(), Some("501"), "{}", r.body);
     phone.terminate();
@@ -212,7 +216,7 @@ fn transaction_lock_and_timeout_over_http() {
 #[test]
 fn https_ssdp_and_the_no_password_rule() {
     let acs = FakeAcs::builder().start().expect("acs");
-    let mut phone = Phone::new(acs.url(), "", "");
+    let mut phone = tr064_phone(acs.url(), "", "");
     phone.start();
     let http = phone.http();
     let https = phone.https();

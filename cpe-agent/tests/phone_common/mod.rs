@@ -1,9 +1,11 @@
-//! The real `cpe-agent` binary in a temporary directory, for the tests that act like a real
-//! ACS (`acs_compat.rs`): a configuration file, start, stop, the daemon's log, and `admin`.
+//! The real `cpe-agent` binary in a temporary directory, shared by the tests that drive it
+//! (`acs_compat.rs`, `cloud_deployment.rs`, the TR-064 tests through `tr064_common`): a
+//! configuration file, start, stop, the daemon's log and trace, and `admin`.
 //! (`e2e.rs` has its own, larger harness.)
 #![allow(dead_code)]
 
 use cwmp_testkit::acs::{FakeAcs, SessionLog};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,12 +23,18 @@ impl Phone {
     /// A phone with extra top-level keys `top` and `[items]` lines `items`; periodic informs
     /// off, so every session is one the test caused.
     pub fn new(acs_url: &str, top: &str, items: &str) -> Phone {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let cfg = format!(
-            "state-dir = \"state\"\n{top}\n[items]\nacs-server-address = \"{acs_url}\"\n\
+        Phone::from_config(&format!(
+            "{top}\n[items]\nacs-server-address = \"{acs_url}\"\n\
              acs-periodic-inform-enabled = false\nacs-retry-min-wait-interval = 1\n\
              acs-retry-interval-multiplier = 1000\n{items}\n"
-        );
+        ))
+    }
+
+    /// A phone whose configuration is `text` (top-level keys, then `[items]` …) with
+    /// `state-dir = "state"` in front.
+    pub fn from_config(text: &str) -> Phone {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = format!("state-dir = \"state\"\n{text}");
         std::fs::write(dir.path().join("cpe-agent.toml"), cfg).expect("config");
         Phone { dir, child: None }
     }
@@ -69,15 +77,54 @@ impl Phone {
         std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default()
     }
 
-    /// `cpe-agent admin --config … <args>`, stdout on success.
-    pub fn admin_ok(&self, args: &[&str]) -> String {
-        let out = Command::new(BIN)
+    /// Every trace file's text (boot and session files).
+    pub fn trace_text(&self) -> String {
+        let mut all = String::new();
+        if let Ok(rd) = std::fs::read_dir(self.state().join("trace")) {
+            for f in rd.flatten() {
+                all.push_str(&std::fs::read_to_string(f.path()).unwrap_or_default());
+            }
+        }
+        all
+    }
+
+    /// The address the daemon logged after `prefix` (listeners log where they bound).
+    pub fn addr(&self, prefix: &str) -> SocketAddr {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(a) = self
+                .log()
+                .lines()
+                .rev()
+                .find_map(|l| l.split(prefix).nth(1))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|a| a.parse().ok())
+            {
+                return a;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no `{prefix}` in the log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `cpe-agent admin --config … <args>`, whatever its outcome.
+    pub fn admin(&self, args: &[&str]) -> std::process::Output {
+        Command::new(BIN)
             .arg("admin")
             .arg("--config")
             .arg(self.config())
             .args(args)
             .output()
-            .expect("run cpe-agent admin");
+            .expect("run cpe-agent admin")
+    }
+
+    /// `cpe-agent admin --config … <args>`, stdout on success.
+    pub fn admin_ok(&self, args: &[&str]) -> String {
+        let out = self.admin(args);
         assert!(
             out.status.success(),
             "admin {args:?}: {}",

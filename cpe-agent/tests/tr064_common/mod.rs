@@ -6,137 +6,43 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_cpe-agent");
-pub const WAIT: Duration = Duration::from_secs(20);
+pub use crate::phone_common::{Phone, WAIT};
 
-/// A running phone with TR-064 on loopback ports the kernel picks.
-pub struct Phone {
-    pub dir: tempfile::TempDir,
-    pub child: Option<Child>,
+/// A phone with TR-064 on loopback ports the kernel picks: `tr064` lines go into the
+/// `[tr064]` section, `items` into `[items]`.
+pub fn tr064_phone(acs_url: &str, tr064: &str, items: &str) -> Phone {
+    Phone::new(
+        acs_url,
+        &format!(
+            "[tr064]\nhttp-address = \"127.0.0.1:0\"\nhttps-address = \"127.0.0.1:0\"\n\
+             ssdp = true\nssdp-address = \"127.0.0.1:0\"\n{tr064}\n"
+        ),
+        items,
+    )
 }
 
-impl Phone {
-    /// `tr064` lines go into the `[tr064]` section; `items` into `[items]`.
-    pub fn new(acs_url: &str, tr064: &str, items: &str) -> Phone {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let cfg = format!(
-            "state-dir = \"state\"\n[tr064]\nhttp-address = \"127.0.0.1:0\"\n\
-             https-address = \"127.0.0.1:0\"\nssdp = true\nssdp-address = \"127.0.0.1:0\"\n{tr064}\n\
-             [items]\nacs-server-address = \"{acs_url}\"\nacs-periodic-inform-enabled = false\n\
-             acs-retry-min-wait-interval = 1\nacs-retry-interval-multiplier = 1000\n{items}\n"
-        );
-        std::fs::write(dir.path().join("cpe-agent.toml"), cfg).expect("config");
-        Phone { dir, child: None }
-    }
+/// Where a TR-064 phone's listeners bound.
+pub trait Tr064Addrs {
+    /// The HTTP port's address.
+    fn http(&self) -> SocketAddr;
+    /// The HTTPS port's address.
+    fn https(&self) -> SocketAddr;
+    /// The SSDP socket's address.
+    fn ssdp(&self) -> SocketAddr;
+}
 
-    pub fn config(&self) -> PathBuf {
-        self.dir.path().join("cpe-agent.toml")
-    }
-
-    pub fn state(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default()
-    }
-
-    pub fn start(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("agent.log"))
-            .expect("log");
-        let child = Command::new(BIN)
-            .arg("--config")
-            .arg(self.config())
-            .env("RUST_LOG", "debug")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn cpe-agent");
-        self.child = Some(child);
-        self.addr("TR-064 HTTP on ");
-    }
-
-    /// The address logged after `prefix` (the listeners log where they bound).
-    pub fn addr(&self, prefix: &str) -> SocketAddr {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(a) = self
-                .log()
-                .lines()
-                .rev()
-                .find_map(|l| l.split(prefix).nth(1))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|a| a.parse().ok())
-            {
-                return a;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no `{prefix}` in the log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    pub fn http(&self) -> SocketAddr {
+impl Tr064Addrs for Phone {
+    fn http(&self) -> SocketAddr {
         self.addr("TR-064 HTTP on ")
     }
 
-    pub fn https(&self) -> SocketAddr {
+    fn https(&self) -> SocketAddr {
         self.addr("TR-064 HTTPS on ")
     }
 
-    pub fn ssdp(&self) -> SocketAddr {
+    fn ssdp(&self) -> SocketAddr {
         self.addr("SSDP responder on ")
-    }
-
-    pub fn admin(&self, args: &[&str]) -> String {
-        let out = Command::new(BIN)
-            .arg("admin")
-            .arg("--config")
-            .arg(self.config())
-            .args(args)
-            .output()
-            .expect("admin");
-        assert!(
-            out.status.success(),
-            "admin {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
-    }
-
-    pub fn terminate(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if c.try_wait().ok().flatten().is_some() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Phone {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
     }
 }
 
