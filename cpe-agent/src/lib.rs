@@ -7,6 +7,7 @@
 //!   engine's `Device`; [`trace`]: per-session JSON-lines traces; [`netinfo`]: the host's
 //!   addresses; [`identity`]: the default device certificate; [`tr064`]: LAN-side
 //!   management (TR-064: SSDP, descriptions, SOAP actions, authentication, transactions).
+//! * [`demo`]: `cpe-agent demo`, the phone and the project's fake ACS in one command.
 //! * [`dhcp`], [`items`], [`firmware`], [`vendor_config`]: parsers of untrusted input.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -15,6 +16,7 @@ pub mod cloud;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod demo;
 pub mod dhcp;
 pub mod firmware;
 pub mod fuzzing;

@@ -6,6 +6,7 @@
 //! cpe-agent admin --config FILE get ITEM
 //! cpe-agent admin --config FILE list
 //! cpe-agent dhcp --config FILE --option43 HEX   the DHCP client hook (option 43)
+//! cpe-agent demo                                a guided tour against a built-in ACS
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -50,6 +51,22 @@ enum Command {
         #[arg(long, value_name = "HEX")]
         option43: String,
     },
+    /// A guided tour, nothing to install: a phone and a built-in scripted ACS on 127.0.0.1
+    /// (bootstrap, reading the tree, SIP settings, a connection request, a firmware
+    /// download with reboot, a factory reset), one line per CWMP message.
+    Demo {
+        /// Colour the transcript: auto (when stdout is a terminal), always, never.
+        #[arg(long, value_name = "WHEN", default_value = "auto")]
+        color: ColourChoice,
+    },
+}
+
+/// When `demo` colours its transcript.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ColourChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,6 +152,16 @@ fn main() -> ExitCode {
         Some(Command::Dhcp { config, option43 }) => load(&config).and_then(|cfg| {
             cpe_agent::daemon::local_request(&cfg, Request::Dhcp { hex: option43 })
         }),
+        Some(Command::Demo { color }) => {
+            let opts = cpe_agent::demo::DemoOptions {
+                colour: match color {
+                    ColourChoice::Auto => None,
+                    ColourChoice::Always => Some(true),
+                    ColourChoice::Never => Some(false),
+                },
+            };
+            cpe_agent::demo::run(&opts).map(|()| String::new())
+        }
     };
     match result {
         Ok(out) => {
