@@ -7,11 +7,13 @@
 //!   engine's `Device`; [`trace`]: per-session JSON-lines traces; [`netinfo`]: the host's
 //!   addresses; [`identity`]: the default device certificate; [`tr064`]: LAN-side
 //!   management (TR-064: SSDP, descriptions, SOAP actions, authentication, transactions).
+//! * [`check`]: `cpe-agent check`, what fails between the phone and its ACS, in words.
 //! * [`demo`]: `cpe-agent demo`, the phone and the project's fake ACS in one command.
 //! * [`dhcp`], [`items`], [`firmware`], [`vendor_config`]: parsers of untrusted input.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod cloud;
 pub mod config;
 pub mod control;

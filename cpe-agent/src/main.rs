@@ -7,6 +7,7 @@
 //! cpe-agent admin --config FILE list
 //! cpe-agent dhcp --config FILE --option43 HEX   the DHCP client hook (option 43)
 //! cpe-agent demo                                a guided tour against a built-in ACS
+//! cpe-agent check --config FILE                 what fails between the phone and its ACS
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -50,6 +51,14 @@ enum Command {
         /// The option's payload in hex digits (sub-options 1-4 of TR-069 §3.1).
         #[arg(long, value_name = "HEX")]
         option43: String,
+    },
+    /// Check the configuration and what the phone would do to reach its ACS (DNS, TCP, TLS,
+    /// an authenticated Inform, the connection-request port, STUN); exit 0 when all is well,
+    /// else name the first failing step and what to do.
+    Check {
+        /// The configuration file (TOML).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
     },
     /// A guided tour, nothing to install: a phone and a built-in scripted ACS on 127.0.0.1
     /// (bootstrap, reading the tree, SIP settings, a connection request, a firmware
@@ -152,6 +161,14 @@ fn main() -> ExitCode {
         Some(Command::Dhcp { config, option43 }) => load(&config).and_then(|cfg| {
             cpe_agent::daemon::local_request(&cfg, Request::Dhcp { hex: option43 })
         }),
+        Some(Command::Check { config }) => {
+            let report = cpe_agent::check::run(&config);
+            print!("{}", report.render());
+            return match report.failed_step() {
+                None => ExitCode::SUCCESS,
+                Some(_) => ExitCode::FAILURE,
+            };
+        }
         Some(Command::Demo { color }) => {
             let opts = cpe_agent::demo::DemoOptions {
                 colour: match color {
