@@ -51,7 +51,13 @@ const CR_PASSWORD: &str = "demo-cr-secret";
 pub struct DemoOptions {
     /// Colour the transcript (the caller decides; `None`: when stdout is a terminal).
     pub colour: Option<bool>,
+    /// Keep the phone running after the tour with its web-based management on this address
+    /// (user `admin`, password [`WEB_PASSWORD`]) until Ctrl-C.
+    pub web: Option<std::net::SocketAddr>,
 }
+
+/// The demo phone's admin password (its web page's login).
+pub const WEB_PASSWORD: &str = "demo";
 
 /// The transcript: one line per CWMP message, shared by the observers of both servers.
 struct Transcript {
@@ -429,11 +435,19 @@ fn connection_request(url: &str, dir: &std::path::Path) -> Result<(), String> {
 
 /// The phone's configuration: a temporary state directory, the fake ACS, connection requests
 /// on a free loopback port, no periodic informs (every session is one of the tour's).
-fn demo_config(dir: &std::path::Path, acs_url: &str) -> Result<Config, String> {
+fn demo_config(
+    dir: &std::path::Path,
+    acs_url: &str,
+    web: Option<std::net::SocketAddr>,
+) -> Result<Config, String> {
+    let web = web
+        .map(|a| format!("web-address = \"{a}\"\n"))
+        .unwrap_or_default();
     let text = format!(
-        "state-dir = {dir:?}\nconnection-request-address = \"127.0.0.1:0\"\n\n[items]\n\
+        "state-dir = {dir:?}\nconnection-request-address = \"127.0.0.1:0\"\n{web}\n[items]\n\
          acs-server-address = {acs_url:?}\nacs-periodic-inform-enabled = false\n\
-         acs-request-username = {CR_USER:?}\nacs-request-password = {CR_PASSWORD:?}\n",
+         acs-request-username = {CR_USER:?}\nacs-request-password = {CR_PASSWORD:?}\n\
+         admin-password = {WEB_PASSWORD:?}\n",
         dir = dir.join("state").display().to_string(),
     );
     Config::parse(&text, &DeskPhoneModel::builtin()).map_err(|e| format!("demo config: {e}"))
@@ -529,7 +543,7 @@ pub fn run(opts: &DemoOptions) -> Result<(), String> {
     t.note(&format!("file server {}", files.url_for("/fw/")));
     t.note(&format!("state       {}", tmp.path().display()));
 
-    let cfg = demo_config(tmp.path(), acs.url())?;
+    let cfg = demo_config(tmp.path(), acs.url(), opts.web)?;
     let daemon = std::thread::Builder::new()
         .name("demo-phone".into())
         .spawn(move || crate::daemon::run(cfg))
@@ -537,6 +551,18 @@ pub fn run(opts: &DemoOptions) -> Result<(), String> {
     let daemon_done = || daemon.is_finished();
     let result = tour(&t, &acs, &image_url, tmp.path(), &daemon_done);
 
+    if let (Some(addr), Ok(())) = (opts.web, &result) {
+        t.line("");
+        t.line(&t.paint(
+            BOLD,
+            &format!(
+                "The phone runs on: its web page is http://{addr}/ (user admin, password {WEB_PASSWORD}); Ctrl-C stops it."
+            ),
+        ));
+        // The daemon's signal thread stops the phone on Ctrl-C.
+        let _ = daemon.join();
+        return Ok(());
+    }
     // Stop the phone as it is always stopped: SIGTERM, handled by the daemon's signal thread.
     if !daemon.is_finished() {
         let _ = signal_hook::low_level::raise(signal_hook::consts::SIGTERM);

@@ -7,6 +7,7 @@
 //!   engine's `Device`; [`trace`]: per-session JSON-lines traces; [`netinfo`]: the host's
 //!   addresses; [`identity`]: the default device certificate; [`tr064`]: LAN-side
 //!   management (TR-064: SSDP, descriptions, SOAP actions, authentication, transactions).
+//! * [`web`]: the web-based management (login, Status, Configuration, Actions, Sessions).
 //! * [`check`]: `cpe-agent check`, what fails between the phone and its ACS, in words.
 //! * [`demo`]: `cpe-agent demo`, the phone and the project's fake ACS in one command.
 //! * [`dhcp`], [`items`], [`firmware`], [`vendor_config`]: parsers of untrusted input.
@@ -32,3 +33,4 @@ pub mod tr064;
 pub mod trace;
 pub mod transfer;
 pub mod vendor_config;
+pub mod web;

@@ -67,6 +67,10 @@ enum Command {
         /// Colour the transcript: auto (when stdout is a terminal), always, never.
         #[arg(long, value_name = "WHEN", default_value = "auto")]
         color: ColourChoice,
+        /// After the tour, keep the phone running with its web page on this address
+        /// (e.g. 127.0.0.1:8080; user admin, password demo) until Ctrl-C.
+        #[arg(long, value_name = "ADDR")]
+        web: Option<std::net::SocketAddr>,
     },
 }
 
@@ -169,13 +173,14 @@ fn main() -> ExitCode {
                 Some(_) => ExitCode::FAILURE,
             };
         }
-        Some(Command::Demo { color }) => {
+        Some(Command::Demo { color, web }) => {
             let opts = cpe_agent::demo::DemoOptions {
                 colour: match color {
                     ColourChoice::Auto => None,
                     ColourChoice::Always => Some(true),
                     ColourChoice::Never => Some(false),
                 },
+                web,
             };
             cpe_agent::demo::run(&opts).map(|()| String::new())
         }
