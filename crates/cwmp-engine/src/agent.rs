@@ -1482,6 +1482,27 @@ impl Agent {
             self.note(|| why.to_owned());
         }
         if matches!(status, 300..=399) {
+            // The target as the engine would follow it; Display of a Url masks a password.
+            let base = self
+                .session
+                .as_ref()
+                .map(|s| s.url.clone())
+                .unwrap_or_default();
+            let shown: Vec<String> = location
+                .iter()
+                .map(|l| match Url::parse(&base).and_then(|b| b.join(l)) {
+                    Ok(u) => format!("Location {u}"),
+                    Err(_) => "an unusable Location".to_owned(),
+                })
+                .collect();
+            self.trace(|| TraceEvent::MessageReceived {
+                session_id: sid,
+                status,
+                cwmp_id: None,
+                detail: shown,
+                method: "redirect".to_owned(),
+                bytes: body.len(),
+            });
             return self.redirect(store, now, awaiting, status, location);
         }
 
