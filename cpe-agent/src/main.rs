@@ -6,6 +6,8 @@
 //! cpe-agent admin --config FILE get ITEM
 //! cpe-agent admin --config FILE list
 //! cpe-agent dhcp --config FILE --option43 HEX   the DHCP client hook (option 43)
+//! cpe-agent demo                                a guided tour against a built-in ACS
+//! cpe-agent check --config FILE                 what fails between the phone and its ACS
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -50,6 +52,34 @@ enum Command {
         #[arg(long, value_name = "HEX")]
         option43: String,
     },
+    /// Check the configuration and what the phone would do to reach its ACS (DNS, TCP, TLS,
+    /// an authenticated Inform, the connection-request port, STUN); exit 0 when all is well,
+    /// else name the first failing step and what to do.
+    Check {
+        /// The configuration file (TOML).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// A guided tour, nothing to install: a phone and a built-in scripted ACS on 127.0.0.1
+    /// (bootstrap, reading the tree, SIP settings, a connection request, a firmware
+    /// download with reboot, a factory reset), one line per CWMP message.
+    Demo {
+        /// Colour the transcript: auto (when stdout is a terminal), always, never.
+        #[arg(long, value_name = "WHEN", default_value = "auto")]
+        color: ColourChoice,
+        /// After the tour, keep the phone running with its web page on this address
+        /// (e.g. 127.0.0.1:8080; user admin, password demo) until Ctrl-C.
+        #[arg(long, value_name = "ADDR")]
+        web: Option<std::net::SocketAddr>,
+    },
+}
+
+/// When `demo` colours its transcript.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ColourChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,6 +165,25 @@ fn main() -> ExitCode {
         Some(Command::Dhcp { config, option43 }) => load(&config).and_then(|cfg| {
             cpe_agent::daemon::local_request(&cfg, Request::Dhcp { hex: option43 })
         }),
+        Some(Command::Check { config }) => {
+            let report = cpe_agent::check::run(&config);
+            print!("{}", report.render());
+            return match report.failed_step() {
+                None => ExitCode::SUCCESS,
+                Some(_) => ExitCode::FAILURE,
+            };
+        }
+        Some(Command::Demo { color, web }) => {
+            let opts = cpe_agent::demo::DemoOptions {
+                colour: match color {
+                    ColourChoice::Auto => None,
+                    ColourChoice::Always => Some(true),
+                    ColourChoice::Never => Some(false),
+                },
+                web,
+            };
+            cpe_agent::demo::run(&opts).map(|()| String::new())
+        }
     };
     match result {
         Ok(out) => {
