@@ -210,6 +210,9 @@ pub struct HttpSession {
     url: Url,
     credentials: Option<Credentials>,
     auth: AuthState,
+    /// Basic is being sent pre-emptively (TLS) and no server has challenged yet: a Digest
+    /// challenge in answer is the server's choice of scheme, not a rejection.
+    basic_unchallenged: bool,
     rng: ChaCha8Rng,
     connections: Arc<AtomicU64>,
     /// Connection the previous response arrived on, and whether it announced `Connection: close`.
@@ -261,7 +264,9 @@ impl HttpSession {
         let connector = DefaultConnector::new().chain(CountConnections(connections.clone()));
         let agent = ureq::Agent::with_parts(agent_config, connector, SessionResolver::default());
         let auth = initial_auth(&credentials, &parsed, config);
+        let basic_unchallenged = matches!(auth, AuthState::Basic);
         Ok(HttpSession {
+            basic_unchallenged,
             agent,
             config: config.clone(),
             url: parsed,
@@ -320,6 +325,7 @@ impl HttpSession {
         let target = parse_url(request.url)?;
         if !target.same_origin(&self.url) {
             self.auth = initial_auth(&self.credentials, &target, &self.config);
+            self.basic_unchallenged = matches!(self.auth, AuthState::Basic);
             self.last_close = false;
         }
         self.url = target;
@@ -475,8 +481,12 @@ impl HttpSession {
                 (AuthState::Digest(d), Some(Chosen::Digest(new))) => {
                     (new.stale || d.conn != conn) && rounds <= 2
                 }
+                // Pre-emptive Basic over TLS (TR-069 §3.4 SHOULD) met an ACS that wants Digest:
+                // its first challenge is answered, as if nothing had been sent.
+                (AuthState::Basic, Some(Chosen::Digest(_))) => self.basic_unchallenged,
                 _ => false,
             };
+            self.basic_unchallenged = false;
             if !retry_ok {
                 return Err(Error::Authentication(
                     "the ACS rejected the credentials".into(),

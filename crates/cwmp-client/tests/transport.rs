@@ -451,6 +451,48 @@ fn https_with_the_acs_ca_and_preemptive_basic() {
     assert_eq!(reqs[0].connection, reqs[1].connection);
 }
 
+/// Pre-emptive Basic over TLS meets an ACS that wants Digest and says so with a challenge:
+/// the challenge is answered on the same connection instead of failing the session.
+#[test]
+fn preemptive_basic_then_a_digest_challenge_is_answered() {
+    let challenge = "Digest realm=\"acs\",qop=\"auth\",nonce=\"0123456789abcdef\"";
+    let acs = FakeAcs::builder()
+        .https()
+        .replies([
+            Reply::status(401)
+                .with_header("WWW-Authenticate", challenge)
+                .with_body("Unauthorized"),
+            ok_reply(),
+        ])
+        .start()
+        .expect("acs");
+    let mut s = session_tls(&acs, Some(creds()), &trust(&acs));
+    assert_eq!(s.post(Some(INFORM), Some("")).expect("inform").status, 200);
+    let reqs = acs.requests();
+    assert!(reqs[0]
+        .header("authorization")
+        .is_some_and(|a| a.starts_with("Basic ")));
+    assert!(reqs[1]
+        .header("authorization")
+        .is_some_and(|a| a.starts_with("Digest ")));
+    assert_eq!(reqs[0].connection, reqs[1].connection);
+}
+
+/// The fake ACS in Digest mode, like GenieACS, accepts pre-emptive Basic with the right
+/// credentials (captured envelope 151).
+#[test]
+fn preemptive_basic_accepted_by_a_digest_acs_like_genieacs() {
+    let acs = FakeAcs::builder()
+        .https()
+        .digest_auth("001AE8-001AE8A1B2C3", "acs-secret")
+        .replies([ok_reply()])
+        .start()
+        .expect("acs");
+    let mut s = session_tls(&acs, Some(creds()), &trust(&acs));
+    assert_eq!(s.post(Some(INFORM), Some("")).expect("inform").status, 200);
+    assert_eq!(acs.requests().len(), 1);
+}
+
 #[test]
 fn https_on_an_ip_address_url() {
     let acs = FakeAcs::builder()
