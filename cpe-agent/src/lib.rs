@@ -7,6 +7,7 @@
 //!   engine's `Device`; [`trace`]: per-session JSON-lines traces; [`netinfo`]: the host's
 //!   addresses; [`identity`]: the default device certificate; [`tr064`]: LAN-side
 //!   management (TR-064: SSDP, descriptions, SOAP actions, authentication, transactions).
+//! * [`fleet`]: `cpe-agent fleet`, many simulated phones in one process (load-testing an ACS).
 //! * [`dhcp`], [`items`], [`firmware`], [`vendor_config`]: parsers of untrusted input.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -17,6 +18,7 @@ pub mod control;
 pub mod daemon;
 pub mod dhcp;
 pub mod firmware;
+pub mod fleet;
 pub mod fuzzing;
 pub mod identity;
 pub mod items;
