@@ -218,6 +218,7 @@ pub struct FakeAcsBuilder {
     max_connections: usize,
     host_in_url: Option<String>,
     history: usize,
+    response_delay: Duration,
 }
 
 impl Default for FakeAcsBuilder {
@@ -233,6 +234,7 @@ impl Default for FakeAcsBuilder {
             max_connections: 16,
             host_in_url: None,
             history: usize::MAX,
+            response_delay: Duration::ZERO,
         }
     }
 }
@@ -353,6 +355,13 @@ impl FakeAcsBuilder {
         self
     }
 
+    /// Wait this long before writing each reply (a slow ACS, for load tests); the wait is
+    /// per connection, outside the server's lock, so concurrent sessions wait in parallel.
+    pub fn response_delay(mut self, delay: Duration) -> FakeAcsBuilder {
+        self.response_delay = delay;
+        self
+    }
+
     /// Bind to `127.0.0.1:0` and start serving.
     pub fn start(self) -> io::Result<FakeAcs> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -387,6 +396,8 @@ impl FakeAcsBuilder {
             next_conn: AtomicU64::new(0),
             active: AtomicUsize::new(0),
             max_connections: self.max_connections,
+            response_delay: self.response_delay,
+            peak: AtomicUsize::new(0),
             threads: Mutex::new(Vec::new()),
         });
         let s2 = shared.clone();
@@ -508,6 +519,11 @@ impl FakeAcs {
         self.lock().faults.extend(faults);
     }
 
+    /// The most TCP connections served at once so far.
+    pub fn peak_connections(&self) -> usize {
+        self.shared.peak.load(Ordering::SeqCst)
+    }
+
     /// TCP connections accepted so far.
     pub fn connections(&self) -> u64 {
         self.shared.next_conn.load(Ordering::SeqCst)
@@ -581,6 +597,9 @@ struct Shared {
     next_conn: AtomicU64,
     active: AtomicUsize,
     max_connections: usize,
+    response_delay: Duration,
+    /// The most connections served at once.
+    peak: AtomicUsize,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -638,7 +657,8 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tls: Option<Arc<rustl
             continue;
         }
         let id = shared.next_conn.fetch_add(1, Ordering::SeqCst) + 1;
-        shared.active.fetch_add(1, Ordering::SeqCst);
+        let now = shared.active.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.peak.fetch_max(now, Ordering::SeqCst);
         let s2 = shared.clone();
         let tls = tls.clone();
         let spawned = std::thread::Builder::new()
@@ -748,6 +768,9 @@ fn serve_connection(
         let action = handle_request(shared, id, tls_info, &req, &mut conn_auth);
         let keep = match action {
             Action::Reply(r) => {
+                if !shared.response_delay.is_zero() {
+                    std::thread::sleep(shared.response_delay);
+                }
                 let close = r.closes() || client_close;
                 if write_response(&mut *stream, r.status, &r.headers, &r.body).is_err() {
                     break;
