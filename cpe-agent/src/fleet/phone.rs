@@ -277,15 +277,12 @@ impl FleetPhone {
                     })
                 }
                 Output::SessionEnded { ok, .. } => self.session_ended(sh, ok),
-                Output::Persist(state) => {
-                    if sh.state_mode == StateMode::Disk {
-                        let dir = phone_dir(sh, self.k);
-                        if let Err(e) = crate::state::save_cwmp_state(&dir, &state) {
-                            log::error!(
-                                "{}: persisting the CWMP state: {e}",
-                                sh.ids.serial(self.k)
-                            );
-                        }
+                // In memory the engine's own copy is the state (a reboot starts the new
+                // engine from `Agent::persistent_state`); on disk it is written atomically.
+                Output::Persist(state) if sh.state_mode == StateMode::Disk => {
+                    let dir = phone_dir(sh, self.k);
+                    if let Err(e) = crate::state::save_cwmp_state(&dir, &state) {
+                        log::error!("{}: persisting the CWMP state: {e}", sh.ids.serial(self.k));
                     }
                 }
                 Output::Reboot { .. } => self.reboot(sh, false),
