@@ -54,6 +54,10 @@ fn main() {
 /// The fake ACS process: prints its URL, then answers `stats` lines on stdin with a JSON
 /// line; exits at EOF.
 fn fake_acs(mode: &str, delay_ms: u64) {
+    let max_connections: usize = std::env::var("FAKE_ACS_MAX_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8192);
     let mut script = CwmpScript::new();
     if mode == "gpv-spv" {
         script = script.every_session([
@@ -71,7 +75,7 @@ fn fake_acs(mode: &str, delay_ms: u64) {
         ]);
     }
     let acs = FakeAcs::builder()
-        .max_connections(8192)
+        .max_connections(max_connections)
         .history_limit(20_000)
         .response_delay(Duration::from_millis(delay_ms))
         .cwmp(script)
@@ -109,8 +113,13 @@ struct Acs {
 
 impl Acs {
     fn start(mode: &str, delay_ms: u64) -> Acs {
+        Acs::start_limited(mode, delay_ms, 8192)
+    }
+
+    fn start_limited(mode: &str, delay_ms: u64, max_connections: usize) -> Acs {
         let mut child = Command::new(std::env::current_exe().expect("exe"))
             .args(["--fake-acs", mode, &delay_ms.to_string()])
+            .env("FAKE_ACS_MAX_CONNECTIONS", max_connections.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -346,7 +355,14 @@ fn cpu() {
 }
 
 fn storm() {
-    let mut acs = Acs::start("empty", 50);
+    storm_with(8192);
+    // An ACS that turns connections away: sessions fail and are retried by each phone's
+    // engine; the summary checks every retry against its TR-069 window.
+    storm_with(64);
+}
+
+fn storm_with(acs_max_connections: usize) {
+    let mut acs = Acs::start_limited("empty", 50, acs_max_connections);
     let n = 10_000u64;
     let fleet = Fleet::start(
         &acs.url,
@@ -359,11 +375,13 @@ fn storm() {
     let stats = acs.stats();
     let summary = fleet.stop();
     println!(
-        "storm: {n} phones, ACS 50 ms per response, max-sessions 256: all bootstrapped within \
-         {secs:.1} s (progress resolution 5 s); failed sessions {} (each retried within its \
-         backoff window by the engine); fleet's most sessions in flight {}; ACS's most \
-         connections at once {}; ACS sessions ended {}; latency ms p50 {} p99 {} max {}",
+        "storm: {n} phones, ACS 50 ms per response and at most {acs_max_connections} \
+         connections, max-sessions 256: all bootstrapped within {secs:.1} s (progress \
+         resolution 5 s); failed sessions {}; retries {}; fleet's most sessions in flight {}; \
+         ACS's most connections at once {}; ACS sessions ended {}; latency ms p50 {} p99 {} \
+         max {}",
         p.3,
+        summary["retries"],
         summary["max_sessions_in_flight"],
         stats["peak_connections"],
         stats["sessions_ended"],

@@ -129,6 +129,8 @@ pub struct FleetPhone {
     /// A small counter-based seed source (HTTP cnonces, reboots).
     seed: u64,
     session: Option<Box<SessionState>>,
+    /// When the last session failed (for the retry-window check in the summary).
+    failed_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for FleetPhone {
@@ -230,6 +232,7 @@ impl FleetPhone {
             store,
             seed,
             session: None,
+            failed_at: None,
         };
         phone.publish_credentials(sh);
         Ok(phone)
@@ -252,6 +255,7 @@ impl FleetPhone {
         while let Some(out) = self.agent.poll_output() {
             match out {
                 Output::SessionStarted { session_id } => {
+                    self.check_retry_window(sh);
                     self.session = Some(Box::new(SessionState {
                         id: session_id,
                         started: None,
@@ -295,7 +299,37 @@ impl FleetPhone {
         None
     }
 
+    /// A session that follows a failed one is a retry: was it started within the TR-069
+    /// §3.2.1.1 window for its RetryCount (`ManagementServer.CWMPRetryMinimumWaitInterval`,
+    /// `CWMPRetryIntervalMultiplier`)? Counted in the summary (`retries`). A retry caused by
+    /// a connection request may come earlier, legitimately.
+    fn check_retry_window(&mut self, sh: &Shared) {
+        let Some(failed) = self.failed_at.take() else {
+            return;
+        };
+        let gap = failed.elapsed();
+        let item = |name: &str, default: u32| {
+            sh.model
+                .item_value(self.store.backend(), name)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        };
+        let m = item(
+            "acs-retry-min-wait-interval",
+            cwmp_engine::DEFAULT_RETRY_MINIMUM_WAIT,
+        );
+        let k = item(
+            "acs-retry-interval-multiplier",
+            cwmp_engine::DEFAULT_RETRY_MULTIPLIER,
+        );
+        let (lo, hi) = cwmp_engine::retry_wait_range(self.agent.retry_count(), m, k);
+        sh.stats.retry(gap, lo, hi);
+    }
+
     fn session_ended(&mut self, sh: &Shared, ok: bool) {
+        if !ok && !sh.stopping() {
+            self.failed_at = Some(Instant::now());
+        }
         let s = self.session.take();
         let serial = sh.ids.serial(self.k);
         let latency = s.as_ref().and_then(|s| s.started).map(|t| t.elapsed());

@@ -71,6 +71,12 @@ struct Inner {
     failures: HashMap<String, (u64, String)>,
     timeline: Vec<Second>,
     rng: u64,
+    retries: u64,
+    retries_early: u64,
+    retries_late: u64,
+    /// The largest lateness beyond the window's end, and earliness before its start (ms).
+    retry_max_late_ms: u64,
+    retry_max_early_ms: u64,
 }
 
 /// The fleet's counters (shared by the scheduler, the workers and the listener).
@@ -184,6 +190,23 @@ impl Stats {
         }
     }
 
+    /// A retry session started `gap` after the failed one; the TR-069 window is `lo..=hi`.
+    /// A start within 1 s after `hi` counts as on time (the scheduler's and the session
+    /// queue's own delay under load).
+    pub fn retry(&self, gap: Duration, lo: Duration, hi: Duration) {
+        let mut g = self.lock();
+        g.retries += 1;
+        if gap + Duration::from_millis(50) < lo {
+            g.retries_early += 1;
+            g.retry_max_early_ms = g.retry_max_early_ms.max((lo - gap).as_millis() as u64);
+        } else if gap > hi + Duration::from_secs(1) {
+            g.retries_late += 1;
+        }
+        if gap > hi {
+            g.retry_max_late_ms = g.retry_max_late_ms.max((gap - hi).as_millis() as u64);
+        }
+    }
+
     /// The one progress line.
     pub fn progress_line(&self, last: &mut (Instant, u64)) -> String {
         let g = self.lock();
@@ -256,6 +279,13 @@ impl Stats {
             "reboots": self.reboots.load(Ordering::Relaxed),
             "max_sessions_in_flight": self.max_in_flight.load(Ordering::Relaxed),
             "phones_with_failures": g.failures.len(),
+            "retries": {
+                "sessions": g.retries,
+                "before_window": g.retries_early,
+                "after_window": g.retries_late,
+                "max_ms_before_window": g.retry_max_early_ms,
+                "max_ms_after_window": g.retry_max_late_ms,
+            },
             "top_failures": top,
             "run": extra,
         })
@@ -356,7 +386,15 @@ mod tests {
         s.session("B", Outcome::Timeout, None, "timed out");
         s.session("B", Outcome::HttpStatus(503), None, "503");
         s.rpc("GetParameterValues");
+        let (lo, hi) = (Duration::from_secs(5), Duration::from_secs(10));
+        s.retry(Duration::from_secs(7), lo, hi);
+        s.retry(Duration::from_secs(1), lo, hi);
+        s.retry(Duration::from_secs(12), lo, hi);
         let j = s.summary(json!({}));
+        assert_eq!(j["retries"]["sessions"], 3);
+        assert_eq!(j["retries"]["before_window"], 1);
+        assert_eq!(j["retries"]["after_window"], 1);
+        assert_eq!(j["retries"]["max_ms_after_window"], 2000);
         assert_eq!(j["sessions"], 102);
         assert_eq!(j["sessions_by_outcome"]["ok"], 100);
         assert_eq!(j["sessions_by_outcome"]["http_503"], 1);
