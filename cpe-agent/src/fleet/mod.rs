@@ -434,9 +434,13 @@ impl Scheduler {
             }
             // Boot the phones whose time has come.
             let due = ((now - started).as_secs_f64() * boot_rate).floor() as usize + 1;
-            while booted < total.min(due) {
+            // At most 1,000 per turn, so a boot storm of 100,000 still serves sessions coming
+            // back, timers and a stop in between.
+            let mut batch = 0;
+            while booted < total.min(due) && batch < 1000 && !self.sh.stopping() {
                 self.boot(booted as u32);
                 booted += 1;
+                batch += 1;
             }
             // Fire due timers.
             while let Some(Reverse((t, k))) = self.heap.peek().copied() {
