@@ -112,7 +112,7 @@ impl CrTable {
     ) -> Result<(cwmp_connreq::Reply, usize, Option<u32>), RequestError> {
         let request = parse_request(buffer)?;
         let len = request.head_len();
-        let path = request.path().to_owned();
+        let path = request.path().into_owned();
         let k = path
             .strip_prefix("/cr/")
             .and_then(|serial| self.ids.local_of_serial(serial));

@@ -387,12 +387,7 @@ fn worker(sh: &Shared, rx: &Mutex<Receiver<(Box<FleetPhone>, Job)>>, back: &Send
         let mut job = Some(job);
         while let Some(j) = job.take() {
             match j {
-                Job::Post {
-                    url,
-                    body,
-                    soap_action,
-                    session_id,
-                } => phone.post(sh, &url, body.as_deref(), soap_action, session_id),
+                Job::Post(post) => phone.post(sh, post),
                 Job::Download(req) => transfer::perform(&mut phone, sh, req),
             }
             job = phone.drain(sh);

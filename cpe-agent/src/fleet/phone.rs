@@ -10,11 +10,11 @@
 use super::config::StateMode;
 use super::stats::Outcome;
 use super::Shared;
-use cwmp_client::{Credentials, HttpSession, TlsSettings};
-use cwmp_engine::{Agent, BootReason, DownloadRequest, Input, Now, Output, SoapAction};
-use cwmp_model::{
-    BackendError, DateTime, ItemBackend, ItemBatch, ParameterStore, SchemaStore, Value,
+use cwmp_client::{Credentials, HttpSession, PostRequest, TlsSettings};
+use cwmp_engine::{
+    Agent, BootReason, DownloadRequest, HttpCredentials, Input, Now, Output, SoapAction,
 };
+use cwmp_model::{BackendError, DateTime, ItemBackend, ItemBatch, ParameterStore, SchemaStore};
 use deskphone_datamodel::{DeskPhoneLive, FileBackend};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -89,20 +89,30 @@ impl ItemBackend for PhoneBackend {
 /// The phone's parameter store.
 pub type PhoneStore = SchemaStore<PhoneBackend>;
 
+/// One POST as the engine asked for it ([`Output::SendPost`]).
+#[derive(Debug)]
+pub struct Post {
+    /// Where to POST (the ACS URL, or where the Inform was redirected).
+    pub url: String,
+    /// The envelope, `None` for an empty POST.
+    pub body: Option<Vec<u8>>,
+    /// The SOAPAction header.
+    pub soap_action: SoapAction,
+    /// The session.
+    pub session_id: u64,
+    /// The `Cookie` header the engine keeps for the session.
+    pub cookie: Option<String>,
+    /// How long to wait for the response (30 s, or the ACS's `cwmp:SessionTimeout`).
+    pub timeout: std::time::Duration,
+    /// The ACS credentials.
+    pub credentials: Option<HttpCredentials>,
+}
+
 /// Blocking work for a session worker.
 #[derive(Debug)]
 pub enum Job {
     /// POST this (the first POST of a session, or the next one).
-    Post {
-        /// The ACS URL.
-        url: String,
-        /// The envelope, `None` for an empty POST.
-        body: Option<Vec<u8>>,
-        /// The SOAPAction header.
-        soap_action: SoapAction,
-        /// The session.
-        session_id: u64,
-    },
+    Post(Post),
     /// Perform this download.
     Download(DownloadRequest),
 }
@@ -271,14 +281,20 @@ impl FleetPhone {
                     body,
                     soap_action,
                     session_id,
+                    cookie,
+                    timeout,
+                    credentials,
                     ..
                 } => {
-                    return Some(Job::Post {
+                    return Some(Job::Post(Post {
                         url,
                         body,
                         soap_action,
                         session_id,
-                    })
+                        cookie,
+                        timeout,
+                        credentials,
+                    }))
                 }
                 Output::SessionEnded { ok, .. } => self.session_ended(sh, ok),
                 // In memory the engine's own copy is the state (a reboot starts the new
@@ -413,39 +429,25 @@ impl FleetPhone {
     }
 
     /// Do one POST of the current session (blocking; on a worker) and feed the answer.
-    pub fn post(
-        &mut self,
-        sh: &Shared,
-        url: &str,
-        body: Option<&[u8]>,
-        soap_action: SoapAction,
-        session_id: u64,
-    ) {
+    pub fn post(&mut self, sh: &Shared, post: Post) {
         let input = if sh.stopping() {
             Input::HttpFailed {
                 reason: "the fleet is stopping".into(),
             }
         } else {
-            self.exchange(sh, url, body, soap_action, session_id)
+            self.exchange(sh, post)
         };
         self.input(sh, input);
     }
 
-    fn exchange(
-        &mut self,
-        sh: &Shared,
-        url: &str,
-        body: Option<&[u8]>,
-        soap_action: SoapAction,
-        session_id: u64,
-    ) -> Input {
+    fn exchange(&mut self, sh: &Shared, post: Post) -> Input {
         let seed = self.next_seed();
         let needs_new = self
             .session
             .as_ref()
-            .is_none_or(|s| s.id != session_id || s.http.is_none());
+            .is_none_or(|s| s.id != post.session_id || s.http.is_none());
         if needs_new {
-            let http = match self.open_http(sh, url, seed) {
+            let http = match self.open_http(sh, &post.url, post.credentials.as_ref(), seed) {
                 Ok(h) => h,
                 Err(e) => {
                     self.note_failure(classify(&e), e.to_string());
@@ -456,13 +458,13 @@ impl FleetPhone {
             };
             let s = self.session.get_or_insert_with(|| {
                 Box::new(SessionState {
-                    id: session_id,
+                    id: post.session_id,
                     started: None,
                     http: None,
                     failure: None,
                 })
             });
-            s.id = session_id;
+            s.id = post.session_id;
             s.http = Some(http);
         }
         let Some(s) = self.session.as_mut() else {
@@ -477,7 +479,13 @@ impl FleetPhone {
             };
         };
         sh.register_abort(http.abort_handle());
-        let result = http.post(body, soap_action.header_value());
+        let result = http.send(&PostRequest {
+            url: &post.url,
+            body: post.body.as_deref(),
+            soap_action: post.soap_action.header_value(),
+            cookie: post.cookie.as_deref(),
+            timeout: post.timeout,
+        });
         sh.unregister_abort();
         match result {
             Ok(r) => {
@@ -491,10 +499,7 @@ impl FleetPhone {
                     )),
                     st => Some((Outcome::HttpStatus(st), format!("HTTP status {st}"))),
                 };
-                Input::HttpResponse {
-                    status: r.status,
-                    body: r.body,
-                }
+                r.into_input()
             }
             Err(e) => {
                 s.failure = Some((classify(&e), e.to_string()));
@@ -515,15 +520,11 @@ impl FleetPhone {
         &mut self,
         sh: &Shared,
         url: &str,
+        credentials: Option<&HttpCredentials>,
         seed: u64,
     ) -> Result<HttpSession, cwmp_client::Error> {
-        let root = "Device.";
-        let user = string_value(&mut self.store, &format!("{root}ManagementServer.Username"));
-        let pass = string_value(&mut self.store, &format!("{root}ManagementServer.Password"));
-        let credentials = match (user, pass) {
-            (Some(u), p) if !u.is_empty() => Some(Credentials::new(u, p.unwrap_or_default())),
-            _ => None,
-        };
+        let credentials =
+            credentials.map(|c| Credentials::new(c.username.clone(), c.password.clone()));
         let tls = self.tls(sh)?;
         HttpSession::new(&sh.transport, &tls, url, credentials, seed)
     }
@@ -558,13 +559,6 @@ fn open_store(sh: &Shared, backend: PhoneBackend, serial: &str) -> Result<PhoneS
         SchemaStore::with_shared(&sh.schema, backend, Box::new(live))
             .with_extra_reset_keys(sh.extra_reset_keys.iter().cloned()),
     )
-}
-
-fn string_value(store: &mut PhoneStore, name: &str) -> Option<String> {
-    match store.internal_value(name)? {
-        Value::String(s) => Some(s),
-        _ => None,
-    }
 }
 
 /// How a transport error counts in the summary.

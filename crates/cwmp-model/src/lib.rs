@@ -23,6 +23,7 @@ mod schema;
 mod schema_store;
 mod store;
 mod types;
+pub mod url;
 mod value;
 
 pub use backend::{
@@ -40,4 +41,5 @@ pub use store::{
     ParameterStore, ParameterValue, SetAttributes, SetError, SetValue,
 };
 pub use types::{BaseType, DateTime, ParamType, Value, XsdType};
+pub use url::{Url, UrlError};
 pub use value::{http_url_scheme, ValueError};
