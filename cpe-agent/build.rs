@@ -9,6 +9,9 @@ fn main() {
         test_peers::Peer::Program("openssl"),
         test_peers::Peer::Program("systemd-analyze"),
         test_peers::Peer::Program("jq"),
+        // The web-based management's browser tests: Debian's chromium and chromium-driver.
+        test_peers::Peer::Program("chromium"),
+        test_peers::Peer::Program("chromedriver"),
     ]);
     // The TR-064 client tests need a python with the PyPI packages fritzconnection and
     // async-upnp-client: `CPE_TEST_PYTHON`, else the venv `.ci/run` makes in `target/py`.
@@ -25,5 +28,14 @@ fn main() {
         .is_ok_and(|o| o.status.success());
     if !present && !test_peers::in_ci() {
         println!("cargo::rustc-cfg=peer_missing_tr064_python");
+    }
+    // The browser tests drive chromium from Python with Selenium (PyPI), the same python.
+    println!("cargo::rustc-check-cfg=cfg(peer_missing_web_python)");
+    let selenium = std::process::Command::new(&python)
+        .args(["-c", "import selenium"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !selenium && !test_peers::in_ci() {
+        println!("cargo::rustc-cfg=peer_missing_web_python");
     }
 }

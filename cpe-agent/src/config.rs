@@ -7,6 +7,8 @@
 //! connection-request-burst = 10                   # requests at once beyond a session's free one
 //! connection-request-rate = 1                     # and then this many per second (may be 0.5)
 //! # config-encryption-key = "<64 hex digits>"    # decrypts vendor configuration files
+//! # web-address = "0.0.0.0:8080"                 # web-based management (absent: off)
+//! # web-https-address = "0.0.0.0:8443"           # the same over HTTPS (device certificate)
 //!
 //! [tr064]                                         # LAN-side management (optional)
 //! http-address = "0.0.0.0:49000"                  # tr64desc.xml, SCPD files, control URLs
@@ -61,6 +63,10 @@ pub struct Config {
     pub items: Vec<(String, String)>,
     /// The `[tr064]` section (`None`: no TR-064 interface).
     pub tr064: Option<Tr064Config>,
+    /// `web-address`: the web-based management over HTTP (`None`: off).
+    pub web_address: Option<SocketAddr>,
+    /// `web-https-address`: the same over HTTPS with the device certificate (`None`: off).
+    pub web_https_address: Option<SocketAddr>,
 }
 
 impl fmt::Debug for Config {
@@ -76,6 +82,8 @@ impl fmt::Debug for Config {
             .field("connection_request_burst", &self.connection_request_burst)
             .field("connection_request_refill", &self.connection_request_refill)
             .field("tr064", &self.tr064)
+            .field("web_address", &self.web_address)
+            .field("web_https_address", &self.web_https_address)
             .field(
                 "config_encryption_key",
                 &self.config_encryption_key.as_ref().map(|_| "<redacted>"),
@@ -147,6 +155,8 @@ impl Config {
         let mut connection_request_burst = cr_defaults.burst;
         let mut connection_request_refill = cr_defaults.refill_every;
         let mut tr064 = None;
+        let mut web_address = None;
+        let mut web_https_address = None;
         for (key, value) in &doc {
             match key.as_str() {
                 "state-dir" => match value.as_str() {
@@ -159,6 +169,14 @@ impl Config {
                 },
                 "udp-address" => match socket_addr(key, value) {
                     Ok(a) => udp_address = Some(a),
+                    Err(e) => errors.push(e.0),
+                },
+                "web-address" => match socket_addr(key, value) {
+                    Ok(a) => web_address = Some(a),
+                    Err(e) => errors.push(e.0),
+                },
+                "web-https-address" => match socket_addr(key, value) {
+                    Ok(a) => web_https_address = Some(a),
                     Err(e) => errors.push(e.0),
                 },
                 "connection-request-burst" => {
@@ -241,6 +259,8 @@ impl Config {
                 config_encryption_key,
                 items,
                 tr064,
+                web_address,
+                web_https_address,
             }),
             _ => Err(ConfigError(errors.join("\n"))),
         }

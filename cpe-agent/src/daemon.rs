@@ -127,6 +127,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
     let note = |text: &str| trace.lock().unwrap_or_else(|p| p.into_inner()).note(text);
     let restart: PendingRestart = Arc::new(Mutex::new(None));
     let mut tr064: Option<crate::tr064::Tr064Server> = None;
+    let mut web: Option<crate::web::WebServer> = None;
     let mut boot_reason = BootReason::PowerOn;
 
     let mut boots = 0u64;
@@ -179,6 +180,10 @@ pub fn run(cfg: Config) -> Result<(), String> {
                 let facts = crate::tr064::Tr064::read_facts(&mut store);
                 tr064 = Some(start_tr064(t, &dir, facts, &model, &client, &restart)?);
             }
+        }
+        // The web-based management starts once too (it needs the device certificate).
+        if web.is_none() && (cfg.web_address.is_some() || cfg.web_https_address.is_some()) {
+            web = Some(start_web(&cfg, &model, &client, &restart)?);
         }
         let mut persisted = state::load_cwmp_state(&dir).map_err(|e| format!("CWMP state: {e}"))?;
         // Results of transfers that finished with (or were cut short by) the restart go into
@@ -397,6 +402,39 @@ fn start_tr064(
     let serial = facts.serial_number.clone();
     core.set_facts(facts);
     crate::tr064::Tr064Server::start(t, core, tls, &serial).map_err(|e| format!("TR-064: {e}"))
+}
+
+/// Start the web-based management (once: it outlives reboots, like TR-064).
+fn start_web(
+    cfg: &Config,
+    model: &Arc<DeskPhoneModel>,
+    client: &CurrentClient,
+    restart: &PendingRestart,
+) -> Result<crate::web::WebServer, String> {
+    let phone = Arc::new(DaemonPhone {
+        client: client.clone(),
+        restart: restart.clone(),
+    });
+    let c2 = client.clone();
+    let env = crate::web::WebEnv {
+        model: model.clone(),
+        phone,
+        inform_now: Box::new(move || match current(&c2) {
+            Some(h) if h.connection_request() => Ok(()),
+            _ => Err("the phone is restarting; try again".into()),
+        }),
+        state_dir: cfg.state_dir.clone(),
+        tr064: cfg.tr064.clone(),
+    };
+    let dir = &cfg.state_dir;
+    let cert = std::fs::read_to_string(dir.join(crate::identity::DEVICE_CERT_FILE));
+    let key = std::fs::read_to_string(dir.join(crate::identity::DEVICE_KEY_FILE));
+    let tls = match (&cert, &key) {
+        (Ok(c), Ok(k)) => Some((c.as_str(), k.as_str())),
+        _ => None,
+    };
+    crate::web::WebServer::start(env, cfg.web_address, cfg.web_https_address, tls)
+        .map_err(|e| format!("web-based management: {e}"))
 }
 
 /// Run `job` on the driver's thread with the store and wait for its result.

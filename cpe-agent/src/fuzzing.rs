@@ -134,3 +134,36 @@ pub fn fleet_body_method(data: &[u8]) {
         assert!(data.windows(m.len()).any(|w| w == m.as_bytes()));
     }
 }
+
+/// Web form bodies and `Cookie` headers (the web-based management's untrusted input): a form
+/// parses within [`crate::web::form::MAX_FIELDS`] fields or is refused, a parsed form written
+/// back percent-encoded parses to the same pairs, and cookie lookup never panics.
+pub fn web_form(data: &[u8]) {
+    use crate::web::form;
+    if let Ok(f) = form::parse_form(data) {
+        assert!(f.len() <= form::MAX_FIELDS);
+        let enc = |s: &str| {
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        let again = f
+            .iter()
+            .map(|(n, v)| format!("{}={}", enc(n), enc(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        // Empty names with empty values vanish (`&=&` is not a field); compare the rest.
+        let kept: Vec<_> = f
+            .iter()
+            .filter(|(n, v)| !(n.is_empty() && v.is_empty()))
+            .cloned()
+            .collect();
+        let reparsed: Vec<_> = form::parse_form(again.as_bytes())
+            .expect("re-encoded form parses")
+            .into_iter()
+            .filter(|(n, v)| !(n.is_empty() && v.is_empty()))
+            .collect();
+        assert_eq!(reparsed, kept, "re-encoded form differs");
+    }
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = form::cookie(text, crate::web::SESSION_COOKIE);
+    }
+}

@@ -8,14 +8,19 @@
 //!   addresses; [`identity`]: the default device certificate; [`tr064`]: LAN-side
 //!   management (TR-064: SSDP, descriptions, SOAP actions, authentication, transactions).
 //! * [`fleet`]: `cpe-agent fleet`, many simulated phones in one process (load-testing an ACS).
+//! * [`web`]: the web-based management (login, Status, Configuration, Actions, Sessions).
+//! * [`check`]: `cpe-agent check`, what fails between the phone and its ACS, in words.
+//! * [`demo`]: `cpe-agent demo`, the phone and the project's fake ACS in one command.
 //! * [`dhcp`], [`items`], [`firmware`], [`vendor_config`]: parsers of untrusted input.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod cloud;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod demo;
 pub mod dhcp;
 pub mod firmware;
 pub mod fleet;
@@ -30,3 +35,4 @@ pub mod tr064;
 pub mod trace;
 pub mod transfer;
 pub mod vendor_config;
+pub mod web;

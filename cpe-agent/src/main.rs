@@ -8,6 +8,8 @@
 //! cpe-agent dhcp --config FILE --option43 HEX   the DHCP client hook (option 43)
 //! cpe-agent fleet --config FILE [--count N] [--shard I/N] [--duration SECS] [--summary FILE]
 //!                                               many simulated phones (load-testing an ACS)
+//! cpe-agent demo                                a guided tour against a built-in ACS
+//! cpe-agent check --config FILE                 what fails between the phone and its ACS
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -71,6 +73,34 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         summary: Option<PathBuf>,
     },
+    /// Check the configuration and what the phone would do to reach its ACS (DNS, TCP, TLS,
+    /// an authenticated Inform, the connection-request port, STUN); exit 0 when all is well,
+    /// else name the first failing step and what to do.
+    Check {
+        /// The configuration file (TOML).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// A guided tour, nothing to install: a phone and a built-in scripted ACS on 127.0.0.1
+    /// (bootstrap, reading the tree, SIP settings, a connection request, a firmware
+    /// download with reboot, a factory reset), one line per CWMP message.
+    Demo {
+        /// Colour the transcript: auto (when stdout is a terminal), always, never.
+        #[arg(long, value_name = "WHEN", default_value = "auto")]
+        color: ColourChoice,
+        /// After the tour, keep the phone running with its web page on this address
+        /// (e.g. 127.0.0.1:8080; user admin, password demo) until Ctrl-C.
+        #[arg(long, value_name = "ADDR")]
+        web: Option<std::net::SocketAddr>,
+    },
+}
+
+/// When `demo` colours its transcript.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ColourChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -187,6 +217,25 @@ fn main() -> ExitCode {
                 };
                 cpe_agent::fleet::run(cfg, opts).map(|()| String::new())
             })
+        }
+        Some(Command::Check { config }) => {
+            let report = cpe_agent::check::run(&config);
+            print!("{}", report.render());
+            return match report.failed_step() {
+                None => ExitCode::SUCCESS,
+                Some(_) => ExitCode::FAILURE,
+            };
+        }
+        Some(Command::Demo { color, web }) => {
+            let opts = cpe_agent::demo::DemoOptions {
+                colour: match color {
+                    ColourChoice::Auto => None,
+                    ColourChoice::Always => Some(true),
+                    ColourChoice::Never => Some(false),
+                },
+                web,
+            };
+            cpe_agent::demo::run(&opts).map(|()| String::new())
         }
     };
     match result {

@@ -91,3 +91,12 @@ fn fleet_body_method_corpus() {
         assert_eq!(ok, name.starts_with("good"), "{name}");
     }
 }
+
+#[test]
+fn web_form_corpus() {
+    for (name, data) in corpus("web_form") {
+        fuzzing::web_form(&data);
+        let ok = cpe_agent::web::form::parse_form(&data).is_ok();
+        assert_eq!(ok, name.starts_with("good"), "{name}");
+    }
+}

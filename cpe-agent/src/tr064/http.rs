@@ -1,5 +1,6 @@
 //! The TR-064 HTTP and HTTPS listeners: blocking `TcpListener`s, one thread per connection,
-//! requests answered by [`Tr064::handle`].
+//! requests answered by a [`Handler`]: [`Tr064::handle`] for TR-064, and the web-based
+//! management (`crate::web`) over the same bounded listener.
 //!
 //! Bounds (decisions): at most [`MAX_CONNECTIONS`] connections per listener (one more is
 //! closed at once); a request head within [`HEAD_TIMEOUT`] and [`MAX_HEAD`] bytes (also the
@@ -10,7 +11,7 @@
 
 use super::{Reply, Request, Tr064};
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -46,6 +47,8 @@ pub struct Head {
     pub authorization: Option<String>,
     /// `SOAPAction`.
     pub soap_action: Option<String>,
+    /// `Cookie` (several headers joined with `; `).
+    pub cookie: Option<String>,
     /// Whether the client wants the connection kept.
     pub keep_alive: bool,
     /// Bytes of the head.
@@ -86,6 +89,7 @@ pub fn parse_head(bytes: &[u8]) -> Result<Head, HeadError> {
         content_length: 0,
         authorization: None,
         soap_action: None,
+        cookie: None,
         keep_alive: minor >= 1,
         len,
     };
@@ -109,6 +113,11 @@ pub fn parse_head(bytes: &[u8]) -> Result<Head, HeadError> {
             head.authorization = Some(value());
         } else if name.eq_ignore_ascii_case("SOAPAction") {
             head.soap_action = Some(value());
+        } else if name.eq_ignore_ascii_case("Cookie") {
+            head.cookie = Some(match head.cookie.take() {
+                Some(c) => format!("{c}; {}", value()),
+                None => value(),
+            });
         } else if name.eq_ignore_ascii_case("Connection") {
             let v = value().to_ascii_lowercase();
             if v.contains("close") {
@@ -163,6 +172,28 @@ pub fn reply_bytes(reply: &Reply, keep_alive: bool, head_only: bool) -> Vec<u8> 
         out.extend_from_slice(&reply.body);
     }
     out
+}
+
+/// What answers the requests of a [`Listener`].
+pub trait Handler: Send + Sync {
+    /// The complete response bytes to a request (`head.keep_alive` says whether the
+    /// connection stays open; `tls` whether it came over TLS).
+    fn respond(&self, peer: IpAddr, head: &Head, body: &[u8], tls: bool) -> Vec<u8>;
+}
+
+impl Handler for Tr064 {
+    fn respond(&self, peer: IpAddr, head: &Head, body: &[u8], tls: bool) -> Vec<u8> {
+        let req = Request {
+            method: &head.method,
+            target: &head.target,
+            authorization: head.authorization.as_deref(),
+            soap_action: head.soap_action.as_deref(),
+            body,
+            tls,
+        };
+        let reply = self.handle(Instant::now(), peer, &req);
+        reply_bytes(&reply, head.keep_alive, head.method == "HEAD")
+    }
 }
 
 /// How to make a connection's stream (plain TCP or TLS).
@@ -234,12 +265,14 @@ impl std::fmt::Debug for Listener {
 }
 
 impl Listener {
-    /// Bind `addr` and serve `core` over `wrap`.
+    /// Bind `addr` and serve `core` over `wrap`; `label` names the service in the log
+    /// (`<label> HTTP on <address>`) and the threads.
     pub fn start(
         addr: SocketAddr,
-        core: Arc<Tr064>,
+        core: Arc<dyn Handler>,
         wrap: Wrap,
         tls: bool,
+        label: &'static str,
     ) -> io::Result<Listener> {
         let listener = TcpListener::bind(addr)?;
         let local = listener.local_addr()?;
@@ -247,7 +280,7 @@ impl Listener {
         let stop2 = stop.clone();
         let active = Arc::new(AtomicUsize::new(0));
         let thread = std::thread::Builder::new()
-            .name(if tls { "tr064-https" } else { "tr064-http" }.into())
+            .name(format!("{label}-{}", if tls { "https" } else { "http" }))
             .spawn(move || {
                 for conn in listener.incoming() {
                     if stop2.load(Ordering::SeqCst) {
@@ -259,19 +292,18 @@ impl Listener {
                     }
                     active.fetch_add(1, Ordering::SeqCst);
                     let (core, wrap, active) = (core.clone(), wrap.clone(), active.clone());
-                    let spawned =
-                        std::thread::Builder::new()
-                            .name("tr064-conn".into())
-                            .spawn(move || {
-                                serve(conn, &core, &wrap, tls);
-                                active.fetch_sub(1, Ordering::SeqCst);
-                            });
+                    let spawned = std::thread::Builder::new()
+                        .name(format!("{label}-conn"))
+                        .spawn(move || {
+                            serve(conn, &*core, &wrap, tls);
+                            active.fetch_sub(1, Ordering::SeqCst);
+                        });
                     if spawned.is_err() {
-                        log::warn!("TR-064: no thread for a connection");
+                        log::warn!("{label}: no thread for a connection");
                     }
                 }
             })?;
-        log::info!("TR-064 {} on {local}", if tls { "HTTPS" } else { "HTTP" });
+        log::info!("{label} {} on {local}", if tls { "HTTPS" } else { "HTTP" });
         Ok(Listener {
             local,
             stop,
@@ -324,14 +356,14 @@ fn fill(
     Ok(true)
 }
 
-fn serve(conn: TcpStream, core: &Tr064, wrap: &Wrap, tls: bool) {
+fn serve(conn: TcpStream, core: &dyn Handler, wrap: &Wrap, tls: bool) {
     let Ok(peer) = conn.peer_addr() else { return };
     let _ = conn.set_write_timeout(Some(HEAD_TIMEOUT));
     let _ = conn.set_nodelay(true);
     let mut stream = match wrap(conn) {
         Ok(s) => s,
         Err(e) => {
-            log::debug!("TR-064 connection from {peer}: {e}");
+            log::debug!("connection from {peer}: {e}");
             return;
         }
     };
@@ -365,18 +397,9 @@ fn serve(conn: TcpStream, core: &Tr064, wrap: &Wrap, tls: bool) {
             _ => return,
         }
         let body: Vec<u8> = buf.drain(..want).collect();
-        let req = Request {
-            method: &head.method,
-            target: &head.target,
-            authorization: head.authorization.as_deref(),
-            soap_action: head.soap_action.as_deref(),
-            body: &body,
-            tls,
-        };
-        let reply = core.handle(Instant::now(), peer.ip(), &req);
         let keep = head.keep_alive;
         if stream
-            .write_all(&reply_bytes(&reply, keep, head.method == "HEAD"))
+            .write_all(&core.respond(peer.ip(), &head, &body, tls))
             .and_then(|_| stream.flush())
             .is_err()
             || !keep

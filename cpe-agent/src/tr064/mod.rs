@@ -704,7 +704,7 @@ impl Tr064Server {
     ) -> std::io::Result<Tr064Server> {
         let http = cfg
             .http_address
-            .map(|a| http::Listener::start(a, core.clone(), http::plain(), false))
+            .map(|a| http::Listener::start(a, core.clone(), http::plain(), false, "TR-064"))
             .transpose()?;
         let https = match (cfg.https_address, tls) {
             (Some(a), Some((cert, key))) => Some(http::Listener::start(
@@ -712,6 +712,7 @@ impl Tr064Server {
                 core.clone(),
                 http::tls(cert, key)?,
                 true,
+                "TR-064",
             )?),
             _ => None,
         };

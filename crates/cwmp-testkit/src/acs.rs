@@ -186,6 +186,12 @@ pub struct Redirect {
 /// A closure that answers a request.
 pub type Handler = Box<dyn FnMut(&RecordedRequest) -> Reply + Send>;
 
+/// A closure told of every request and the reply sent to it, as it happens (a live
+/// transcript: `cpe-agent demo` prints one line per CWMP message from it). It runs on the
+/// connection's thread, after the reply was decided and before it is written; requests
+/// closed without a reply (faults) are not passed.
+pub type Observer = Arc<dyn Fn(&RecordedRequest, &Reply) + Send + Sync>;
+
 /// What the fake ACS does with a request that passed faults, authentication and redirects.
 pub enum Behaviour {
     /// Exact CWMP sessions following scripts (see [`CwmpScript`]).
@@ -229,6 +235,25 @@ pub struct FakeAcsBuilder {
     host_in_url: Option<String>,
     history: usize,
     response_delay: Duration,
+    observer: ObserverSlot,
+}
+
+/// An optional [`Observer`] (with a `Debug` that says whether there is one).
+#[derive(Clone, Default)]
+struct ObserverSlot(Option<Observer>);
+
+impl std::fmt::Debug for ObserverSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}",
+            if self.0.is_some() {
+                "Some(Observer)"
+            } else {
+                "None"
+            }
+        )
+    }
 }
 
 impl Default for FakeAcsBuilder {
@@ -245,6 +270,7 @@ impl Default for FakeAcsBuilder {
             host_in_url: None,
             history: usize::MAX,
             response_delay: Duration::ZERO,
+            observer: ObserverSlot::default(),
         }
     }
 }
@@ -372,6 +398,15 @@ impl FakeAcsBuilder {
         self
     }
 
+    /// Call `f` with every request and the reply sent to it (see [`Observer`]).
+    pub fn observe(
+        mut self,
+        f: impl Fn(&RecordedRequest, &Reply) + Send + Sync + 'static,
+    ) -> FakeAcsBuilder {
+        self.observer = ObserverSlot(Some(Arc::new(f)));
+        self
+    }
+
     /// Bind to `127.0.0.1:0` and start serving.
     pub fn start(self) -> io::Result<FakeAcs> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -409,6 +444,7 @@ impl FakeAcsBuilder {
             response_delay: self.response_delay,
             peak: AtomicUsize::new(0),
             threads: Mutex::new(Vec::new()),
+            observer: self.observer,
         });
         let s2 = shared.clone();
         let accept = std::thread::Builder::new()
@@ -611,6 +647,7 @@ struct Shared {
     /// The most connections served at once.
     peak: AtomicUsize,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    observer: ObserverSlot,
 }
 
 impl Shared {
@@ -775,7 +812,7 @@ fn serve_connection(
             client_cert: client_cert.clone(),
             sni: sni.clone(),
         };
-        let action = handle_request(shared, id, tls_info, &req, &mut conn_auth);
+        let (action, recorded) = handle_request(shared, id, tls_info, &req, &mut conn_auth);
         let keep = match action {
             Action::Reply(r) => {
                 // The reply's own delay plus the server-wide one (a slow ACS).
@@ -789,6 +826,9 @@ fn serve_connection(
                 }
                 if shared.stop.load(Ordering::SeqCst) {
                     break;
+                }
+                if let (Some(f), Some(rec)) = (&shared.observer.0, recorded) {
+                    f(&rec, &r);
                 }
                 let close = r.closes() || client_close;
                 if write_response(&mut *stream, r.status, &r.headers, &r.body).is_err() {
@@ -839,7 +879,7 @@ fn handle_request(
     tls: TlsInfo,
     req: &WireRequest,
     conn_auth: &mut ConnAuth,
-) -> Action {
+) -> (Action, Option<RecordedRequest>) {
     let mut st = shared.lock();
     let seq = st.request_count;
     st.request_count += 1;
@@ -859,6 +899,17 @@ fn handle_request(
     while st.requests.len() > st.history {
         st.requests.pop_front();
     }
+    let action = decide(shared, st, &rec, req, conn_auth);
+    (action, shared.observer.0.is_some().then_some(rec))
+}
+
+fn decide(
+    shared: &Shared,
+    mut st: MutexGuard<'_, State>,
+    rec: &RecordedRequest,
+    req: &WireRequest,
+    conn_auth: &mut ConnAuth,
+) -> Action {
     shared.changed.notify_all();
 
     if let Some(f) = st.faults.pop_front() {
@@ -926,8 +977,8 @@ fn handle_request(
     } = &mut *st;
     let reply = match behaviour {
         Behaviour::Replies(q) => q.pop_front().unwrap_or_else(Reply::no_content),
-        Behaviour::Handler(f) => f(&rec),
-        Behaviour::Cwmp(script) => cwmp.handle(script, &rec),
+        Behaviour::Handler(f) => f(rec),
+        Behaviour::Cwmp(script) => cwmp.handle(script, rec),
     };
     shared.changed.notify_all();
     Action::Reply(reply)
