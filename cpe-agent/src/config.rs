@@ -240,6 +240,9 @@ impl Config {
                     Ok(t) => tr064 = Some(t),
                     Err(e) => errors.push(e.0),
                 },
+                // `cpe-agent fleet`'s section (see `crate::fleet::config`): the same file
+                // runs one phone with `cpe-agent --config`, which ignores it.
+                "fleet" => {}
                 other => errors.push(format!("{other}: unknown key")),
             }
         }

@@ -123,6 +123,18 @@ pub fn ssdp_msearch(data: &[u8]) {
     }
 }
 
+/// The fleet's statistics scan of ACS bodies (`fleet::phone::body_method`): never panics, and a
+/// name it finds is a plain XML local name of at most 64 characters that occurs in the body.
+pub fn fleet_body_method(data: &[u8]) {
+    if let Some(m) = crate::fleet::phone::body_method(data) {
+        assert!(!m.is_empty() && m.len() <= 64);
+        assert!(m
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+        assert!(data.windows(m.len()).any(|w| w == m.as_bytes()));
+    }
+}
+
 /// Web form bodies and `Cookie` headers (the web-based management's untrusted input): a form
 /// parses within [`crate::web::form::MAX_FIELDS`] fields or is refused, a parsed form written
 /// back percent-encoded parses to the same pairs, and cookie lookup never panics.

@@ -7,6 +7,7 @@
 //!   engine's `Device`; [`trace`]: per-session JSON-lines traces; [`netinfo`]: the host's
 //!   addresses; [`identity`]: the default device certificate; [`tr064`]: LAN-side
 //!   management (TR-064: SSDP, descriptions, SOAP actions, authentication, transactions).
+//! * [`fleet`]: `cpe-agent fleet`, many simulated phones in one process (load-testing an ACS).
 //! * [`web`]: the web-based management (login, Status, Configuration, Actions, Sessions).
 //! * [`check`]: `cpe-agent check`, what fails between the phone and its ACS, in words.
 //! * [`demo`]: `cpe-agent demo`, the phone and the project's fake ACS in one command.
@@ -22,6 +23,7 @@ pub mod daemon;
 pub mod demo;
 pub mod dhcp;
 pub mod firmware;
+pub mod fleet;
 pub mod fuzzing;
 pub mod identity;
 pub mod items;

@@ -6,6 +6,8 @@
 //! cpe-agent admin --config FILE get ITEM
 //! cpe-agent admin --config FILE list
 //! cpe-agent dhcp --config FILE --option43 HEX   the DHCP client hook (option 43)
+//! cpe-agent fleet --config FILE [--count N] [--shard I/N] [--duration SECS] [--summary FILE]
+//!                                               many simulated phones (load-testing an ACS)
 //! cpe-agent demo                                a guided tour against a built-in ACS
 //! cpe-agent check --config FILE                 what fails between the phone and its ACS
 //! ```
@@ -51,6 +53,25 @@ enum Command {
         /// The option's payload in hex digits (sub-options 1-4 of TR-069 §3.1).
         #[arg(long, value_name = "HEX")]
         option43: String,
+    },
+    /// Many simulated phones in one process, for load-testing an ACS (see `[fleet]`).
+    Fleet {
+        /// The configuration file (TOML) with a `[fleet]` section.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Phones in the identity range (overrides `[fleet] count`).
+        #[arg(long, value_name = "N")]
+        count: Option<u32>,
+        /// Run the I-th of N disjoint slices of the identity range (e.g. 0/3).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Stop after this many seconds (default: run until SIGTERM/SIGINT).
+        #[arg(long, value_name = "SECS")]
+        duration: Option<u64>,
+        /// Where to write the JSON summary (default: state-dir/fleet-summary.json); the
+        /// HTML report goes beside it.
+        #[arg(long, value_name = "FILE")]
+        summary: Option<PathBuf>,
     },
     /// Check the configuration and what the phone would do to reach its ACS (DNS, TCP, TLS,
     /// an authenticated Inform, the connection-request port, STUN); exit 0 when all is well,
@@ -114,11 +135,12 @@ fn load(path: &std::path::Path) -> Result<Config, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The daemon logs at info by default; admin and dhcp only say what went wrong.
-    let default_level = if cli.command.is_none() {
-        "info"
-    } else {
-        "warn"
-    };
+    let default_level =
+        if cli.command.is_none() || matches!(cli.command, Some(Command::Fleet { .. })) {
+            "info"
+        } else {
+            "warn"
+        };
     let mut logger =
         env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level));
     if let Some(level) = &cli.log_level {
@@ -165,6 +187,37 @@ fn main() -> ExitCode {
         Some(Command::Dhcp { config, option43 }) => load(&config).and_then(|cfg| {
             cpe_agent::daemon::local_request(&cfg, Request::Dhcp { hex: option43 })
         }),
+        Some(Command::Fleet {
+            config,
+            count,
+            shard,
+            duration,
+            summary,
+        }) => {
+            let cfg = match cpe_agent::fleet::config::FleetConfig::load(
+                &config,
+                &DeskPhoneModel::builtin(),
+            ) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("cpe-agent: {e}");
+                    return ExitCode::from(EX_CONFIG);
+                }
+            };
+            let shard = match shard.as_deref().map(cpe_agent::fleet::config::Shard::parse) {
+                None => Ok(cpe_agent::fleet::config::Shard::ALL),
+                Some(r) => r,
+            };
+            shard.and_then(|shard| {
+                let opts = cpe_agent::fleet::FleetOptions {
+                    count,
+                    shard,
+                    duration: duration.map(std::time::Duration::from_secs),
+                    summary,
+                };
+                cpe_agent::fleet::run(cfg, opts).map(|()| String::new())
+            })
+        }
         Some(Command::Check { config }) => {
             let report = cpe_agent::check::run(&config);
             print!("{}", report.render());

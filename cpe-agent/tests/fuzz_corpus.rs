@@ -84,6 +84,15 @@ fn ssdp_msearch_corpus() {
 }
 
 #[test]
+fn fleet_body_method_corpus() {
+    for (name, data) in corpus("fleet_body_method") {
+        fuzzing::fleet_body_method(&data);
+        let ok = cpe_agent::fleet::phone::body_method(&data).is_some();
+        assert_eq!(ok, name.starts_with("good"), "{name}");
+    }
+}
+
+#[test]
 fn web_form_corpus() {
     for (name, data) in corpus("web_form") {
         fuzzing::web_form(&data);

@@ -126,8 +126,11 @@ pub fn open_phone(
 /// Returns the TR-069 parameters whose value changed, in data-model order, and reports the same
 /// names to the store's `ChangeListener` (design invariant 5: pushed, not polled), so the engine
 /// hears of them like any other device-side change.
-pub fn apply_items(
-    store: &mut OcmsStore,
+///
+/// Generic over the backend so stores kept elsewhere than in a [`FileBackend`] (the fleet
+/// simulator's in-memory phones) apply items the same way.
+pub fn apply_items<B: ItemBackend + 'static>(
+    store: &mut SchemaStore<B>,
     model: &DeskPhoneModel,
     items: &[(String, String)],
 ) -> Result<Vec<String>, SetError> {

@@ -63,6 +63,11 @@ pub struct TransportConfig {
     pub preemptive_basic_over_tls: bool,
     /// The `User-Agent` header, default `cwmp-client/<version>`.
     pub user_agent: String,
+    /// Size of the connection's input and output buffers, each allocated (and zeroed) when
+    /// the session opens its connection; default 128 KiB (ureq's default). A process that
+    /// runs thousands of sessions (the fleet simulator) sets it lower: a response head must
+    /// fit in the input buffer.
+    pub io_buffer_size: usize,
 }
 
 impl Default for TransportConfig {
@@ -73,6 +78,7 @@ impl Default for TransportConfig {
             max_response_body: 4 * 1024 * 1024,
             preemptive_basic_over_tls: true,
             user_agent: concat!("cwmp-client/", env!("CARGO_PKG_VERSION")).to_string(),
+            io_buffer_size: 128 * 1024,
         }
     }
 }
@@ -259,6 +265,8 @@ impl HttpSession {
             .timeout_recv_response(Some(config.response_timeout))
             .timeout_recv_body(Some(config.response_timeout))
             .user_agent(config.user_agent.as_str())
+            .input_buffer_size(config.io_buffer_size)
+            .output_buffer_size(config.io_buffer_size)
             .tls_config(tls.ureq_config())
             .build();
         let connector = DefaultConnector::new().chain(CountConnections(connections.clone()));

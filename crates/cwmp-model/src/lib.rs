@@ -35,7 +35,7 @@ pub use schema::{
     Access, ActiveNotify, Notification, ObjectDef, ObjectKind, ParamDef, Schema, SchemaError,
     Source, MAX_NAME_LENGTH,
 };
-pub use schema_store::{SchemaStore, SUBSCRIBER};
+pub use schema_store::{SchemaStore, SharedSchema, SUBSCRIBER};
 pub use store::{
     ApplyStatus, ChangeListener, ParameterAttributes, ParameterFault, ParameterInfo,
     ParameterStore, ParameterValue, SetAttributes, SetError, SetValue,

@@ -30,6 +30,7 @@ use crate::types::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// The only access-list entry CWMP defines (TR-069 Annex A.3.2.4).
 pub const SUBSCRIBER: &str = "Subscriber";
@@ -76,11 +77,13 @@ const PARAMETER_KEY_KEY: &str = "cwmp:parameter-key";
 ///
 /// `Debug` shows only sizes, never values.
 pub struct SchemaStore<B: ItemBackend> {
-    schema: Schema,
+    /// Shared between stores over the same schema ([`SharedSchema`]): a simulator with
+    /// thousands of devices keeps one copy.
+    schema: Arc<Schema>,
     backend: B,
     live: Box<dyn LiveValues + Send>,
     /// Each parameter's default as a value (schema default, else the type default).
-    defaults: Vec<Value>,
+    defaults: Arc<[Value]>,
     /// The last value seen or reported for each `Live` parameter, so that `set_internal` on a
     /// live parameter can tell whether it changed, and reads have a value when the device's
     /// [`LiveValues`] knows none.
@@ -89,6 +92,48 @@ pub struct SchemaStore<B: ItemBackend> {
     /// Backend keys outside the schema that a factory reset removes too (e.g. certificates kept
     /// as configuration items with no TR-069 name), in the same commit.
     extra_reset_keys: Vec<String>,
+}
+
+/// A [`Schema`] and its parameters' default values, prepared once and shared by every
+/// [`SchemaStore`] built from it with [`SchemaStore::with_shared`]. Cloning is cheap (two
+/// reference counts).
+#[derive(Clone)]
+pub struct SharedSchema {
+    schema: Arc<Schema>,
+    defaults: Arc<[Value]>,
+}
+
+impl SharedSchema {
+    /// Prepare `schema` for sharing.
+    pub fn new(schema: Schema) -> SharedSchema {
+        let defaults = schema
+            .params()
+            .iter()
+            .map(|p| {
+                p.default
+                    .as_deref()
+                    .and_then(|d| Value::parse(p.ty.xsd_type(), d))
+                    .unwrap_or_else(|| p.ty.default_value())
+            })
+            .collect();
+        SharedSchema {
+            schema: Arc::new(schema),
+            defaults,
+        }
+    }
+
+    /// The schema.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+}
+
+impl fmt::Debug for SharedSchema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedSchema")
+            .field("params", &self.schema.params().len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<B: ItemBackend> fmt::Debug for SchemaStore<B> {
@@ -136,21 +181,22 @@ impl<B: ItemBackend> SchemaStore<B> {
         backend: B,
         live: Box<dyn LiveValues + Send>,
     ) -> SchemaStore<B> {
-        let defaults = schema
-            .params()
-            .iter()
-            .map(|p| {
-                p.default
-                    .as_deref()
-                    .and_then(|d| Value::parse(p.ty.xsd_type(), d))
-                    .unwrap_or_else(|| p.ty.default_value())
-            })
-            .collect();
+        SchemaStore::with_shared(&SharedSchema::new(schema), backend, live)
+    }
+
+    /// A store over a schema prepared once with [`SharedSchema::new`] and shared with other
+    /// stores (the schema and its default values are not copied): what a process simulating
+    /// many devices of one model uses.
+    pub fn with_shared(
+        shared: &SharedSchema,
+        backend: B,
+        live: Box<dyn LiveValues + Send>,
+    ) -> SchemaStore<B> {
         SchemaStore {
-            schema,
+            schema: shared.schema.clone(),
             backend,
             live,
-            defaults,
+            defaults: shared.defaults.clone(),
             live_last: HashMap::new(),
             listener: None,
             extra_reset_keys: Vec::new(),

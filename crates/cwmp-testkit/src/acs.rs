@@ -234,6 +234,7 @@ pub struct FakeAcsBuilder {
     max_connections: usize,
     host_in_url: Option<String>,
     history: usize,
+    response_delay: Duration,
     observer: ObserverSlot,
 }
 
@@ -268,6 +269,7 @@ impl Default for FakeAcsBuilder {
             max_connections: 16,
             host_in_url: None,
             history: usize::MAX,
+            response_delay: Duration::ZERO,
             observer: ObserverSlot::default(),
         }
     }
@@ -389,6 +391,13 @@ impl FakeAcsBuilder {
         self
     }
 
+    /// Wait this long before writing each reply (a slow ACS, for load tests); the wait is
+    /// per connection, outside the server's lock, so concurrent sessions wait in parallel.
+    pub fn response_delay(mut self, delay: Duration) -> FakeAcsBuilder {
+        self.response_delay = delay;
+        self
+    }
+
     /// Call `f` with every request and the reply sent to it (see [`Observer`]).
     pub fn observe(
         mut self,
@@ -432,6 +441,8 @@ impl FakeAcsBuilder {
             next_conn: AtomicU64::new(0),
             active: AtomicUsize::new(0),
             max_connections: self.max_connections,
+            response_delay: self.response_delay,
+            peak: AtomicUsize::new(0),
             threads: Mutex::new(Vec::new()),
             observer: self.observer,
         });
@@ -554,6 +565,11 @@ impl FakeAcs {
         self.lock().faults.extend(faults);
     }
 
+    /// The most TCP connections served at once so far.
+    pub fn peak_connections(&self) -> usize {
+        self.shared.peak.load(Ordering::SeqCst)
+    }
+
     /// TCP connections accepted so far.
     pub fn connections(&self) -> u64 {
         self.shared.next_conn.load(Ordering::SeqCst)
@@ -627,6 +643,9 @@ struct Shared {
     next_conn: AtomicU64,
     active: AtomicUsize,
     max_connections: usize,
+    response_delay: Duration,
+    /// The most connections served at once.
+    peak: AtomicUsize,
     threads: Mutex<Vec<JoinHandle<()>>>,
     observer: ObserverSlot,
 }
@@ -685,7 +704,8 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tls: Option<Arc<rustl
             continue;
         }
         let id = shared.next_conn.fetch_add(1, Ordering::SeqCst) + 1;
-        shared.active.fetch_add(1, Ordering::SeqCst);
+        let now = shared.active.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.peak.fetch_max(now, Ordering::SeqCst);
         let s2 = shared.clone();
         let tls = tls.clone();
         let spawned = std::thread::Builder::new()
@@ -795,9 +815,14 @@ fn serve_connection(
         let (action, recorded) = handle_request(shared, id, tls_info, &req, &mut conn_auth);
         let keep = match action {
             Action::Reply(r) => {
-                let end = Instant::now() + r.delay;
-                while Instant::now() < end && !shared.stop.load(Ordering::SeqCst) {
-                    std::thread::sleep(Duration::from_millis(20));
+                // The reply's own delay plus the server-wide one (a slow ACS).
+                let end = Instant::now() + r.delay + shared.response_delay;
+                loop {
+                    let now = Instant::now();
+                    if now >= end || shared.stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    std::thread::sleep((end - now).min(Duration::from_millis(20)));
                 }
                 if shared.stop.load(Ordering::SeqCst) {
                     break;

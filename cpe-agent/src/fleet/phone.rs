@@ -1,0 +1,662 @@
+//! One simulated phone of the fleet: a sans-IO [`Agent`] over its own Desk Phone store, and
+//! the one place where engine outputs are handled ([`FleetPhone::drain`]).
+//!
+//! A phone is either idle in the scheduler's table (only its agent and store in memory: no
+//! thread, socket or buffer) or in the hands of one session worker, which does its blocking
+//! I/O (the session's POSTs over one keep-alive connection, a download) and hands it back.
+//! Outputs that need no I/O (persist, reboot, factory reset, session bookkeeping) are handled
+//! wherever the phone is; the two that do ([`Job`]) stop the drain and go to a worker.
+
+use super::config::StateMode;
+use super::stats::Outcome;
+use super::Shared;
+use cwmp_client::{Credentials, HttpSession, PostRequest, TlsSettings};
+use cwmp_engine::{
+    Agent, BootReason, DownloadRequest, HttpCredentials, Input, Now, Output, SoapAction,
+};
+use cwmp_model::{BackendError, DateTime, ItemBackend, ItemBatch, ParameterStore, SchemaStore};
+use deskphone_datamodel::{DeskPhoneLive, FileBackend};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// The items of an in-memory phone: only what differs from the shared factory defaults
+/// (its MAC address, its connection-request credentials and URL, what the ACS set), in a
+/// sorted vector: a few hundred bytes for an idle phone.
+#[derive(Debug, Default)]
+pub struct MemItems(Vec<(Box<str>, Box<str>)>);
+
+impl ItemBackend for MemItems {
+    fn get(&self, key: &str) -> Option<String> {
+        self.0
+            .binary_search_by(|(k, _)| (**k).cmp(key))
+            .ok()
+            .map(|i| self.0[i].1.to_string())
+    }
+
+    fn commit(&mut self, batch: ItemBatch) -> Result<(), BackendError> {
+        // Nothing here can fail, so applying in place is all-or-nothing.
+        for (key, value) in batch {
+            match (self.0.binary_search_by(|(k, _)| (**k).cmp(&key)), value) {
+                (Ok(i), Some(v)) => self.0[i].1 = v.into(),
+                (Ok(i), None) => {
+                    self.0.remove(i);
+                }
+                (Err(i), Some(v)) => self.0.insert(i, (key.into(), v.into())),
+                (Err(_), None) => {}
+            }
+        }
+        self.0.shrink_to_fit();
+        Ok(())
+    }
+
+    fn keys(&self) -> Vec<String> {
+        self.0.iter().map(|(k, _)| k.to_string()).collect()
+    }
+}
+
+/// A phone's items: in memory, or in `state-dir/phones/<serial>/items.toml`.
+#[derive(Debug)]
+pub enum PhoneBackend {
+    /// `state = "memory"`.
+    Memory(MemItems),
+    /// `state = "disk"`.
+    Disk(FileBackend),
+}
+
+impl ItemBackend for PhoneBackend {
+    fn get(&self, key: &str) -> Option<String> {
+        match self {
+            PhoneBackend::Memory(m) => m.get(key),
+            PhoneBackend::Disk(d) => d.get(key),
+        }
+    }
+
+    fn commit(&mut self, batch: ItemBatch) -> Result<(), BackendError> {
+        match self {
+            PhoneBackend::Memory(m) => m.commit(batch),
+            PhoneBackend::Disk(d) => d.commit(batch),
+        }
+    }
+
+    fn keys(&self) -> Vec<String> {
+        match self {
+            PhoneBackend::Memory(m) => m.keys(),
+            PhoneBackend::Disk(d) => d.keys(),
+        }
+    }
+}
+
+/// The phone's parameter store.
+pub type PhoneStore = SchemaStore<PhoneBackend>;
+
+/// One POST as the engine asked for it ([`Output::SendPost`]).
+#[derive(Debug)]
+pub struct Post {
+    /// Where to POST (the ACS URL, or where the Inform was redirected).
+    pub url: String,
+    /// The envelope, `None` for an empty POST.
+    pub body: Option<Vec<u8>>,
+    /// The SOAPAction header.
+    pub soap_action: SoapAction,
+    /// The session.
+    pub session_id: u64,
+    /// The `Cookie` header the engine keeps for the session.
+    pub cookie: Option<String>,
+    /// How long to wait for the response (30 s, or the ACS's `cwmp:SessionTimeout`).
+    pub timeout: std::time::Duration,
+    /// The ACS credentials.
+    pub credentials: Option<HttpCredentials>,
+}
+
+/// Blocking work for a session worker.
+#[derive(Debug)]
+pub enum Job {
+    /// POST this (the first POST of a session, or the next one).
+    Post(Post),
+    /// Perform this download.
+    Download(DownloadRequest),
+}
+
+/// The session in progress.
+#[derive(Debug)]
+struct SessionState {
+    id: u64,
+    /// The first POST's start (on the worker).
+    started: Option<Instant>,
+    http: Option<HttpSession>,
+    /// Why the session is failing, from the last exchange.
+    failure: Option<(Outcome, String)>,
+}
+
+/// One phone.
+pub struct FleetPhone {
+    /// Index in this process's table.
+    pub k: u32,
+    /// The engine.
+    pub agent: Agent,
+    /// The store.
+    pub store: PhoneStore,
+    /// A small counter-based seed source (HTTP cnonces, reboots).
+    seed: u64,
+    session: Option<Box<SessionState>>,
+    /// When the last session failed (for the retry-window check in the summary).
+    failed_at: Option<Instant>,
+}
+
+impl std::fmt::Debug for FleetPhone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FleetPhone")
+            .field("k", &self.k)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The items a phone starts with beyond the fleet's factory defaults.
+fn identity_items(sh: &Shared, k: u32) -> Vec<(String, String)> {
+    let serial = sh.ids.serial(k);
+    let mut items = vec![
+        (
+            "mac-address".to_owned(),
+            super::config::format_mac(sh.ids.mac(k)),
+        ),
+        ("acs-request-username".to_owned(), serial.clone()),
+    ];
+    if sh.default_cr_password.is_none() {
+        items.push(("acs-request-password".to_owned(), serial.clone()));
+    }
+    if let Some(base) = &sh.cr_base {
+        items.push((
+            "acs-request-address".to_owned(),
+            format!("{base}{}", super::connreq::path_of(&serial)),
+        ));
+    }
+    items
+}
+
+/// The per-phone state directory (disk mode).
+pub fn phone_dir(sh: &Shared, k: u32) -> PathBuf {
+    sh.state_dir.join("phones").join(sh.ids.serial(k))
+}
+
+fn now_of(sh: &Shared) -> Now {
+    Now::new(Instant::now(), (sh.wall_clock)())
+}
+
+impl FleetPhone {
+    /// Create (memory) or open (disk) phone `k` and start its engine.
+    pub fn boot(sh: &Shared, k: u32) -> Result<FleetPhone, String> {
+        let serial = sh.ids.serial(k);
+        let (backend, state, first) = match sh.state_mode {
+            StateMode::Memory => (
+                PhoneBackend::Memory(MemItems::default()),
+                cwmp_engine::PersistentState::new(),
+                true,
+            ),
+            StateMode::Disk => {
+                let dir = phone_dir(sh, k);
+                crate::state::ensure_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                let first = !dir.join(crate::state::ITEMS_FILE).exists();
+                let backend = FileBackend::open(&dir).map_err(|e| format!("{serial}: {e}"))?;
+                let state = crate::state::load_cwmp_state(&dir)
+                    .map_err(|e| format!("{serial}: CWMP state: {e}"))?;
+                (PhoneBackend::Disk(backend), state, first)
+            }
+        };
+        let mut store = open_store(sh, backend, &serial)?;
+        if first {
+            let mut items = identity_items(sh, k);
+            if sh.state_mode == StateMode::Disk {
+                // Explicit on disk, as the single phone writes its file's items at first
+                // start; in memory the shared factory defaults already read as them.
+                items.extend(sh.phone_items.iter().cloned());
+            }
+            let mut seen = std::collections::HashSet::new();
+            items.retain(|(n, _)| seen.insert(n.clone()));
+            deskphone_datamodel::apply_items(&mut store, &sh.model, &items)
+                .map_err(|e| format!("{serial}: {}", crate::phone::set_error_text(&e)))?;
+            if let Some(anchor) = sh.periodic_anchor(k) {
+                store
+                    .set_internal("Device.ManagementServer.PeriodicInformTime", &anchor)
+                    .map_err(|f| format!("{serial}: PeriodicInformTime: {}", f.message))?;
+            }
+        } else if let Some(base) = &sh.cr_base {
+            // The listener's address may differ from the last run's.
+            let url = format!("{base}{}", super::connreq::path_of(&serial));
+            let item = [("acs-request-address".to_owned(), url)];
+            if sh.model.item_value(store.backend(), &item[0].0).as_deref() != Some(&item[0].1) {
+                let _ = deskphone_datamodel::apply_items(&mut store, &sh.model, &item);
+            }
+        }
+        let seed = splitmix(u64::from(k) ^ sh.seed);
+        let agent = Agent::new(
+            sh.agent_config.clone(),
+            state,
+            BootReason::PowerOn,
+            seed,
+            now_of(sh),
+        )
+        .map_err(|e| format!("{serial}: {e}"))?;
+        let phone = FleetPhone {
+            k,
+            agent,
+            store,
+            seed,
+            session: None,
+            failed_at: None,
+        };
+        phone.publish_credentials(sh);
+        Ok(phone)
+    }
+
+    fn next_seed(&mut self) -> u64 {
+        self.seed = splitmix(self.seed);
+        self.seed
+    }
+
+    /// Feed one input now.
+    pub fn input(&mut self, sh: &Shared, input: Input) {
+        let now = now_of(sh);
+        self.agent.handle_input(&mut self.store, now, input);
+    }
+
+    /// The drain rule: act on every output until the engine needs blocking I/O (returned)
+    /// or has nothing more to say (`None`).
+    pub fn drain(&mut self, sh: &Shared) -> Option<Job> {
+        while let Some(out) = self.agent.poll_output() {
+            match out {
+                Output::SessionStarted { session_id } => {
+                    self.check_retry_window(sh);
+                    self.session = Some(Box::new(SessionState {
+                        id: session_id,
+                        started: None,
+                        http: None,
+                        failure: None,
+                    }));
+                    if let Some(cr) = &sh.connreq {
+                        cr.session_started(self.k);
+                    }
+                }
+                Output::SendPost {
+                    url,
+                    body,
+                    soap_action,
+                    session_id,
+                    cookie,
+                    timeout,
+                    credentials,
+                    ..
+                } => {
+                    return Some(Job::Post(Post {
+                        url,
+                        body,
+                        soap_action,
+                        session_id,
+                        cookie,
+                        timeout,
+                        credentials,
+                    }))
+                }
+                Output::SessionEnded { ok, .. } => self.session_ended(sh, ok),
+                // In memory the engine's own copy is the state (a reboot starts the new
+                // engine from `Agent::persistent_state`); on disk it is written atomically.
+                Output::Persist(state) if sh.state_mode == StateMode::Disk => {
+                    let dir = phone_dir(sh, self.k);
+                    if let Err(e) = crate::state::save_cwmp_state(&dir, &state) {
+                        log::error!("{}: persisting the CWMP state: {e}", sh.ids.serial(self.k));
+                    }
+                }
+                Output::Reboot { .. } => self.reboot(sh, false),
+                Output::FactoryReset => self.reboot(sh, true),
+                Output::Download(req) => return Some(Job::Download(req)),
+                // Trace is off; UDP/STUN is not supported by the fleet (no socket).
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// A session that follows a failed one is a retry: was it started within the TR-069
+    /// §3.2.1.1 window for its RetryCount (`ManagementServer.CWMPRetryMinimumWaitInterval`,
+    /// `CWMPRetryIntervalMultiplier`)? Counted in the summary (`retries`). A retry caused by
+    /// a connection request may come earlier, legitimately.
+    fn check_retry_window(&mut self, sh: &Shared) {
+        let Some(failed) = self.failed_at.take() else {
+            return;
+        };
+        let gap = failed.elapsed();
+        let item = |name: &str, default: u32| {
+            sh.model
+                .item_value(self.store.backend(), name)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        };
+        let m = item(
+            "acs-retry-min-wait-interval",
+            cwmp_engine::DEFAULT_RETRY_MINIMUM_WAIT,
+        );
+        let k = item(
+            "acs-retry-interval-multiplier",
+            cwmp_engine::DEFAULT_RETRY_MULTIPLIER,
+        );
+        let (lo, hi) = cwmp_engine::retry_wait_range(self.agent.retry_count(), m, k);
+        sh.stats.retry(gap, lo, hi);
+    }
+
+    fn session_ended(&mut self, sh: &Shared, ok: bool) {
+        if !ok && !sh.stopping() {
+            self.failed_at = Some(Instant::now());
+        }
+        let s = self.session.take();
+        let serial = sh.ids.serial(self.k);
+        let latency = s.as_ref().and_then(|s| s.started).map(|t| t.elapsed());
+        let (outcome, why) = if ok {
+            (Outcome::Ok, String::new())
+        } else if sh.stopping() {
+            (Outcome::Stopped, "fleet stopping".into())
+        } else {
+            s.and_then(|s| s.failure)
+                .unwrap_or((Outcome::CwmpFault, "session failed".into()))
+        };
+        sh.stats.session(&serial, outcome, latency, &why);
+        self.publish_credentials(sh);
+    }
+
+    /// Keep the listener's copy of this phone's connection-request credentials current.
+    fn publish_credentials(&self, sh: &Shared) {
+        if let Some(cr) = &sh.connreq {
+            let user = sh
+                .model
+                .item_value(self.store.backend(), "acs-request-username")
+                .unwrap_or_default();
+            let pass = sh
+                .model
+                .item_value(self.store.backend(), "acs-request-password")
+                .unwrap_or_default();
+            cr.set_credentials(self.k, &user, &pass);
+        }
+    }
+
+    /// Reboot (or factory reset, then reboot) in process: a new store view (UpTime from
+    /// zero) and a new engine from the state it persisted, started for `PowerOn`.
+    pub fn reboot(&mut self, sh: &Shared, factory_reset: bool) {
+        sh.stats
+            .reboots
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let serial = sh.ids.serial(self.k);
+        if factory_reset {
+            if let Err(f) = self.store.factory_reset() {
+                log::error!("{serial}: factory reset: {}", f.message);
+            }
+            // The phone's identity survives a reset (hardware), like the single phone's
+            // configuration-file items.
+            let mut items = identity_items(sh, self.k);
+            if sh.state_mode == StateMode::Disk {
+                items.extend(sh.phone_items.iter().cloned());
+            }
+            let mut seen = std::collections::HashSet::new();
+            items.retain(|(n, _)| seen.insert(n.clone()));
+            let _ = deskphone_datamodel::apply_items(&mut self.store, &sh.model, &items);
+        }
+        let state = self.agent.persistent_state();
+        self.restart_engine(sh, state);
+    }
+
+    /// Start a new engine from `state` (a boot).
+    pub fn restart_engine(&mut self, sh: &Shared, state: cwmp_engine::PersistentState) {
+        let serial = sh.ids.serial(self.k);
+        let backend = std::mem::replace(
+            self.store.backend_mut(),
+            PhoneBackend::Memory(MemItems::default()),
+        );
+        match open_store(sh, backend, &serial) {
+            Ok(s) => self.store = s,
+            Err(e) => log::error!("{serial}: reopening the store: {e}"),
+        }
+        self.session = None;
+        let seed = self.next_seed();
+        match Agent::new(
+            sh.agent_config.clone(),
+            state,
+            BootReason::PowerOn,
+            seed,
+            now_of(sh),
+        ) {
+            Ok(a) => self.agent = a,
+            Err(e) => log::error!("{serial}: restarting the engine: {e}"),
+        }
+        // The boot session starts at once (the engine's first Timeout).
+        self.input(sh, Input::Timeout);
+    }
+
+    /// Do one POST of the current session (blocking; on a worker) and feed the answer.
+    pub fn post(&mut self, sh: &Shared, post: Post) {
+        let input = if sh.stopping() {
+            Input::HttpFailed {
+                reason: "the fleet is stopping".into(),
+            }
+        } else {
+            self.exchange(sh, post)
+        };
+        self.input(sh, input);
+    }
+
+    fn exchange(&mut self, sh: &Shared, post: Post) -> Input {
+        let seed = self.next_seed();
+        let needs_new = self
+            .session
+            .as_ref()
+            .is_none_or(|s| s.id != post.session_id || s.http.is_none());
+        if needs_new {
+            let http = match self.open_http(sh, &post.url, post.credentials.as_ref(), seed) {
+                Ok(h) => h,
+                Err(e) => {
+                    self.note_failure(classify(&e), e.to_string());
+                    return Input::HttpFailed {
+                        reason: e.to_string(),
+                    };
+                }
+            };
+            let s = self.session.get_or_insert_with(|| {
+                Box::new(SessionState {
+                    id: post.session_id,
+                    started: None,
+                    http: None,
+                    failure: None,
+                })
+            });
+            s.id = post.session_id;
+            s.http = Some(http);
+        }
+        let Some(s) = self.session.as_mut() else {
+            return Input::HttpFailed {
+                reason: "no session".into(),
+            };
+        };
+        s.started.get_or_insert_with(Instant::now);
+        let Some(http) = s.http.as_mut() else {
+            return Input::HttpFailed {
+                reason: "no session".into(),
+            };
+        };
+        sh.register_abort(http.abort_handle());
+        let result = http.send(&PostRequest {
+            url: &post.url,
+            body: post.body.as_deref(),
+            soap_action: post.soap_action.header_value(),
+            cookie: post.cookie.as_deref(),
+            timeout: post.timeout,
+        });
+        sh.unregister_abort();
+        match result {
+            Ok(r) => {
+                if let Some(m) = body_method(&r.body) {
+                    sh.stats.rpc(m);
+                }
+                s.failure = match r.status {
+                    200 | 204 => Some((
+                        Outcome::CwmpFault,
+                        "the ACS's answer failed the session".into(),
+                    )),
+                    st => Some((Outcome::HttpStatus(st), format!("HTTP status {st}"))),
+                };
+                r.into_input()
+            }
+            Err(e) => {
+                s.failure = Some((classify(&e), e.to_string()));
+                Input::HttpFailed {
+                    reason: e.to_string(),
+                }
+            }
+        }
+    }
+
+    fn note_failure(&mut self, outcome: Outcome, why: String) {
+        if let Some(s) = self.session.as_mut() {
+            s.failure = Some((outcome, why));
+        }
+    }
+
+    fn open_http(
+        &mut self,
+        sh: &Shared,
+        url: &str,
+        credentials: Option<&HttpCredentials>,
+        seed: u64,
+    ) -> Result<HttpSession, cwmp_client::Error> {
+        let credentials =
+            credentials.map(|c| Credentials::new(c.username.clone(), c.password.clone()));
+        let tls = self.tls(sh)?;
+        HttpSession::new(&sh.transport, &tls, url, credentials, seed)
+    }
+
+    /// TLS settings from the phone's certificate items (no default device certificate in
+    /// the fleet: generating 10,000 keys would dominate the start-up).
+    pub fn tls(&self, sh: &Shared) -> Result<TlsSettings, cwmp_client::Error> {
+        let item = |name: &str| {
+            sh.model
+                .item_value(self.store.backend(), name)
+                .filter(|v| !v.trim().is_empty())
+        };
+        let mut tls = TlsSettings::new();
+        for ca in ["acs-server-ca-certificate-1", "acs-server-ca-certificate-2"] {
+            if let Some(pem) = item(ca) {
+                tls = tls.with_ca_pem(&pem)?;
+            }
+        }
+        if let (Some(c), Some(k)) = (item("acs-client-certificate"), item("acs-client-key")) {
+            tls = tls.with_identity(cwmp_client::ClientIdentity::from_pem(&c, &k)?);
+        }
+        Ok(tls)
+    }
+}
+
+fn open_store(sh: &Shared, backend: PhoneBackend, serial: &str) -> Result<PhoneStore, String> {
+    let live = DeskPhoneLive::new(&super::config::format_mac(
+        super::config::parse_mac(serial).unwrap_or(0),
+    ))
+    .map_err(|e| format!("{serial}: {e}"))?;
+    Ok(
+        SchemaStore::with_shared(&sh.schema, backend, Box::new(live))
+            .with_extra_reset_keys(sh.extra_reset_keys.iter().cloned()),
+    )
+}
+
+/// How a transport error counts in the summary.
+pub fn classify(e: &cwmp_client::Error) -> Outcome {
+    use cwmp_client::Error as E;
+    match e {
+        E::Timeout(_) => Outcome::Timeout,
+        E::Connect(m) if m.to_ascii_lowercase().contains("refused") => Outcome::ConnectionRefused,
+        E::Shutdown => Outcome::Stopped,
+        _ => Outcome::Transport,
+    }
+}
+
+/// The local name of the SOAP Body's first child element (the RPC the ACS sent), found by
+/// a bounded scan of the first 8 KiB; `None` when there is none. Only for statistics: the
+/// engine parses the message properly.
+pub fn body_method(body: &[u8]) -> Option<&str> {
+    let head = &body[..body.len().min(8192)];
+    let text = std::str::from_utf8(head).ok().or_else(|| {
+        // Cut inside a multi-byte character: use the valid prefix.
+        std::str::from_utf8(&head[..head.len().saturating_sub(3)]).ok()
+    })?;
+    let mut rest = text;
+    // Find the Body start tag (any prefix), then the next element start tag.
+    loop {
+        let i = rest.find('<')?;
+        rest = &rest[i + 1..];
+        let end = rest.find(|c: char| c.is_whitespace() || c == '>' || c == '/')?;
+        let name = &rest[..end];
+        let local = name.rsplit(':').next().unwrap_or(name);
+        if local == "Body" && !name.starts_with('/') {
+            break;
+        }
+    }
+    loop {
+        let i = rest.find('<')?;
+        rest = &rest[i + 1..];
+        if rest.starts_with('!') || rest.starts_with('?') {
+            continue;
+        }
+        if rest.starts_with('/') {
+            return None;
+        }
+        let end = rest.find(|c: char| c.is_whitespace() || c == '>' || c == '/')?;
+        let name = &rest[..end];
+        let local = name.rsplit(':').next().unwrap_or(name);
+        return (!local.is_empty()
+            && local.len() <= 64
+            && local
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        .then_some(local);
+    }
+}
+
+/// A periodic-inform anchor `offset` seconds after 2001-01-01T00:00:00Z.
+pub fn anchor_time(offset: u32) -> String {
+    DateTime::from_unix(978_307_200 + i64::from(offset))
+        .unwrap_or(DateTime::UNKNOWN)
+        .to_xsd()
+}
+
+/// SplitMix64: a tiny, well-mixed step for per-phone seeds.
+pub fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mem_items_commit_and_read() {
+        let mut m = MemItems::default();
+        m.commit(vec![
+            ("b".into(), Some("2".into())),
+            ("a".into(), Some("1".into())),
+        ])
+        .unwrap();
+        assert_eq!(m.get("a").as_deref(), Some("1"));
+        m.commit(vec![("a".into(), None), ("c".into(), Some("3".into()))])
+            .unwrap();
+        assert_eq!(m.get("a"), None);
+        assert_eq!(m.keys(), ["b", "c"]);
+    }
+
+    #[test]
+    fn body_methods() {
+        let gpv = br#"<soap:Envelope xmlns:soap="x"><soap:Header><cwmp:ID>1</cwmp:ID></soap:Header><soap:Body><cwmp:GetParameterValues><x/></cwmp:GetParameterValues></soap:Body></soap:Envelope>"#;
+        assert_eq!(body_method(gpv), Some("GetParameterValues"));
+        assert_eq!(body_method(b""), None);
+        assert_eq!(body_method(b"<Body></Body>"), None);
+        assert_eq!(body_method(b"<Body><"), None);
+        assert_eq!(body_method(&[0xff; 100]), None);
+        assert_eq!(anchor_time(0), "2001-01-01T00:00:00Z");
+    }
+}

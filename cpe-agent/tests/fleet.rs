@@ -1,0 +1,397 @@
+//! `cpe-agent fleet` end to end: the real binary runs a fleet of simulated phones against the
+//! fake ACS on loopback.
+
+use cpe_agent::firmware::build_image;
+use cwmp_connreq::{authorization_header, parse_challenge};
+use cwmp_soap::{Body, Download, Reboot};
+use cwmp_testkit::acs::{AcsMessage, CwmpScript, FakeAcs, Reply, SessionLog};
+use std::collections::{BTreeSet, HashMap};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cpe-agent");
+/// How long a test waits for something to happen (not a performance bound).
+const WAIT: Duration = Duration::from_secs(90);
+const CR_PASSWORD: &str = "crpass";
+const CRU: &str = "Device.ManagementServer.ConnectionRequestURL";
+
+struct Fleet {
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    runs: u32,
+}
+
+impl Fleet {
+    fn new(acs_url: &str, fleet: &str) -> Fleet {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = format!(
+            "state-dir = \"state\"\nconnection-request-address = \"127.0.0.1:0\"\n\
+             connection-request-burst = 100\n\
+             [items]\nacs-server-address = \"{acs_url}\"\nacs-periodic-inform-enabled = false\n\
+             acs-retry-min-wait-interval = 5\nacs-retry-interval-multiplier = 2000\n\
+             acs-request-password = \"{CR_PASSWORD}\"\n[fleet]\n{fleet}\n"
+        );
+        std::fs::write(dir.path().join("fleet.toml"), cfg).expect("config");
+        Fleet {
+            dir,
+            child: None,
+            runs: 0,
+        }
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("fleet-{}.log", self.runs)))
+            .unwrap_or_default()
+    }
+
+    fn start(&mut self, args: &[&str]) {
+        self.runs += 1;
+        let log = std::fs::File::create(self.dir.path().join(format!("fleet-{}.log", self.runs)))
+            .expect("log");
+        let child = Command::new(BIN)
+            .arg("fleet")
+            .arg("--config")
+            .arg(self.dir.path().join("fleet.toml"))
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn");
+        self.child = Some(child);
+    }
+
+    /// Run to completion (with `--duration`) and return the exit status's success.
+    fn wait(&mut self) -> bool {
+        let mut c = self.child.take().expect("running");
+        c.wait().expect("wait").success()
+    }
+
+    fn terminate(&mut self) {
+        let mut child = self.child.take().expect("running");
+        let ok = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(st) = child.try_wait().expect("wait") {
+                assert!(st.success(), "{st:?}: {}", self.log());
+                return;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("no exit after SIGTERM: {}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn summary(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.state().join("fleet-summary.json"))
+            .expect("summary written");
+        serde_json::from_str(&text).expect("summary is JSON")
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn acs() -> FakeAcs {
+    FakeAcs::builder()
+        .max_connections(256)
+        .start()
+        .expect("acs")
+}
+
+fn serial(s: &SessionLog) -> String {
+    s.inform.device_id.serial_number.clone()
+}
+
+fn codes(s: &SessionLog) -> Vec<String> {
+    s.inform
+        .event
+        .iter()
+        .map(|e| e.event_code.clone())
+        .collect()
+}
+
+fn wait_sessions(acs: &FakeAcs, n: usize, fleet: &Fleet) {
+    assert!(
+        acs.wait_for_sessions(n, WAIT),
+        "expected {n} sessions, got {}\n{}",
+        acs.sessions_ended(),
+        fleet.log()
+    );
+}
+
+/// One connection request as an ACS sends it: bare GET, 401, Digest retry. The final status.
+fn connection_request(url: &str, user: &str) -> u16 {
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (authority, path) = rest.split_at(rest.find('/').expect("path"));
+    let mut s = TcpStream::connect(authority).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let head = |s: &mut TcpStream| -> (u16, String) {
+        let mut buf = Vec::new();
+        let mut b = [0u8; 1024];
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut b).expect("read");
+            assert!(n > 0, "closed");
+            buf.extend_from_slice(&b[..n]);
+        }
+        let text = String::from_utf8_lossy(&buf).to_string();
+        let status = text[9..12].parse().expect("status");
+        (status, text)
+    };
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {authority}\r\n\r\n").unwrap();
+    let (status, text) = head(&mut s);
+    assert_eq!(status, 401, "{text}");
+    let challenge = text
+        .lines()
+        .find_map(|l| l.strip_prefix("WWW-Authenticate: "))
+        .expect("challenge");
+    let ch = parse_challenge(challenge).expect("digest challenge");
+    let auth = authorization_header(&ch, user, CR_PASSWORD, "GET", path, "0a4f113b", 1);
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: {auth}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    head(&mut s).0
+}
+
+/// Serial number → ConnectionRequestURL, from the boot Informs.
+fn cr_urls(acs: &FakeAcs) -> HashMap<String, String> {
+    acs.sessions()
+        .iter()
+        .filter_map(|s| {
+            let url = s
+                .inform
+                .parameter_list
+                .iter()
+                .find(|p| p.name == CRU)?
+                .value
+                .clone();
+            Some((serial(s), url))
+        })
+        .collect()
+}
+
+#[test]
+fn two_hundred_phones_boot_once_and_answer_their_own_connection_requests() {
+    let acs = acs();
+    let image = build_image(
+        "OpenScape Desk Phone CP600",
+        "V9 R9.9.9",
+        b"payload of the image",
+    );
+    let files = FakeAcs::builder()
+        .handler(move |_| Reply::status(200).with_body(image.clone()))
+        .start()
+        .expect("file server");
+    let mut fleet = Fleet::new(acs.url(), "count = 200\nboot-rate = 500\nmax-sessions = 16");
+    fleet.start(&[]);
+    wait_sessions(&acs, 200, &fleet);
+    let sessions = acs.sessions();
+    let serials: BTreeSet<String> = sessions.iter().map(serial).collect();
+    assert_eq!(serials.len(), 200, "every phone has its own serial number");
+    for s in &sessions {
+        assert!(
+            codes(s).contains(&"0 BOOTSTRAP".to_string()),
+            "{:?}",
+            codes(s)
+        );
+    }
+    let urls = cr_urls(&acs);
+    assert_eq!(urls.len(), 200);
+    assert_eq!(
+        urls.values().collect::<BTreeSet<_>>().len(),
+        200,
+        "each phone has its own ConnectionRequestURL"
+    );
+
+    // Connection requests to three chosen phones reach exactly those three.
+    let chosen: Vec<String> = serials.iter().step_by(67).take(3).cloned().collect();
+    for s in &chosen {
+        assert_eq!(connection_request(&urls[s], s), 200, "{}", fleet.log());
+    }
+    wait_sessions(&acs, 203, &fleet);
+    let after: Vec<SessionLog> = acs.sessions()[200..].to_vec();
+    assert_eq!(
+        after.iter().map(serial).collect::<BTreeSet<_>>(),
+        chosen.iter().cloned().collect::<BTreeSet<_>>()
+    );
+    for s in &after {
+        assert!(codes(s).contains(&"6 CONNECTION REQUEST".to_string()));
+    }
+    // Wrong password: refused, no session.
+    let other = serials.iter().nth(5).unwrap().clone();
+    let wrong = connection_request(&urls[&other], "not-the-user");
+    assert_eq!(wrong, 401);
+
+    // A Download (firmware) and then a Reboot on one phone leave the others alone.
+    let target = serials.iter().nth(100).unwrap().clone();
+    acs.push_script(
+        CwmpScript::new()
+            .session([AcsMessage::Request(Body::Download(Download {
+                command_key: "fw-1".into(),
+                file_type: "1 Firmware Upgrade Image".into(),
+                url: files.url_for("/fw.img"),
+                username: String::new(),
+                password: String::new(),
+                file_size: 0,
+                target_file_name: String::new(),
+                delay_seconds: 0,
+                success_url: String::new(),
+                failure_url: String::new(),
+            }))])
+            .session([])
+            .session([AcsMessage::Request(Body::Reboot(Reboot {
+                command_key: "rb-1".into(),
+            }))]),
+    );
+    assert_eq!(connection_request(&urls[&target], &target), 200);
+    // Download session, then the boot after the install (1 BOOT, 7 TRANSFER COMPLETE).
+    wait_sessions(&acs, 205, &fleet);
+    assert_eq!(connection_request(&urls[&target], &target), 200);
+    // Reboot session, then the boot after it (1 BOOT, M Reboot).
+    wait_sessions(&acs, 207, &fleet);
+    let tail: Vec<SessionLog> = acs.sessions()[203..].to_vec();
+    assert!(
+        tail.iter().all(|s| serial(s) == target),
+        "{:?}",
+        tail.iter()
+            .map(|s| (serial(s), codes(s)))
+            .collect::<Vec<_>>()
+    );
+    let all: Vec<Vec<String>> = tail.iter().map(codes).collect();
+    assert!(
+        all[1].contains(&"7 TRANSFER COMPLETE".to_string()),
+        "{all:?}"
+    );
+    assert!(all[1].contains(&"1 BOOT".to_string()), "{all:?}");
+    assert!(all[3].contains(&"M Reboot".to_string()), "{all:?}");
+    let tc = acs.transfer_completes_for("fw-1");
+    assert_eq!(tc.len(), 1);
+    assert_eq!(
+        tc[0].message.fault_struct.fault_code, 0,
+        "{:?}",
+        tc[0].message
+    );
+    let version = tail[3]
+        .inform
+        .parameter_list
+        .iter()
+        .find(|p| p.name == "Device.DeviceInfo.SoftwareVersion")
+        .map(|p| p.value.clone());
+    assert_eq!(version.as_deref(), Some("V9 R9.9.9"));
+
+    fleet.terminate();
+    assert_eq!(
+        acs.sessions().len(),
+        207,
+        "no session beyond the ones caused"
+    );
+    let summary = fleet.summary();
+    assert_eq!(summary["phones"], 200);
+    assert_eq!(summary["sessions_by_outcome"]["ok"], 207);
+    assert_eq!(summary["connection_requests_served"], 5);
+    assert!(summary["latency_ms"]["p50"].as_f64().is_some());
+    assert!(fleet.state().join("fleet-summary.html").exists());
+}
+
+#[test]
+fn disk_state_survives_a_restart_without_bootstrap_and_keeps_pending_events() {
+    let acs = acs();
+    let mut fleet = Fleet::new(
+        acs.url(),
+        "count = 20\nboot-rate = 1000\nmax-sessions = 4\nstate = \"disk\"",
+    );
+    fleet.start(&[]);
+    wait_sessions(&acs, 20, &fleet);
+    let urls = cr_urls(&acs);
+    let target = urls.keys().nth(7).unwrap().clone();
+    // A Reboot whose boot Inform the ACS refuses (503): "1 BOOT" and "M Reboot" stay pending
+    // (the next retry is at least 5 s away, and the fleet is stopped before).
+    acs.push_script(
+        CwmpScript::new()
+            .session([AcsMessage::Request(Body::Reboot(Reboot {
+                command_key: "keep-me".into(),
+            }))])
+            .session_with_inform_reply(AcsMessage::Reply(Reply::status(503)), []),
+    );
+    let before = acs.request_count();
+    assert_eq!(connection_request(&urls[&target], &target), 200);
+    // Inform, empty POST, RebootResponse; then the refused boot Inform.
+    let deadline = Instant::now() + WAIT;
+    while acs.request_count() < before + 4 {
+        assert!(Instant::now() < deadline, "{}", fleet.log());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    fleet.terminate();
+    let stored = std::fs::read_to_string(
+        fleet
+            .state()
+            .join("phones")
+            .join(&target)
+            .join("cwmp-state.json"),
+    );
+    assert!(stored.is_ok(), "the phone's state is on disk");
+
+    let n = acs.sessions().len();
+    fleet.start(&[]);
+    wait_sessions(&acs, 41, &fleet);
+    let again: Vec<SessionLog> = acs.sessions()[n..].to_vec();
+    assert_eq!(again.len(), 20);
+    for s in &again {
+        let c = codes(s);
+        assert!(!c.contains(&"0 BOOTSTRAP".to_string()), "{c:?}");
+        assert!(c.contains(&"1 BOOT".to_string()), "{c:?}");
+        if serial(s) == target {
+            assert!(c.contains(&"M Reboot".to_string()), "pending kept: {c:?}");
+        }
+    }
+    fleet.terminate();
+}
+
+#[test]
+fn shards_are_disjoint_and_cover_the_range() {
+    let acs = acs();
+    let mut all = Vec::new();
+    for i in 0..3 {
+        let mut fleet = Fleet::new(acs.url(), "count = 30\nboot-rate = 1000\nmax-sessions = 4");
+        let before = acs.sessions().len();
+        fleet.start(&["--shard", &format!("{i}/3"), "--duration", "600"]);
+        wait_sessions(&acs, before + 10, &fleet);
+        fleet.terminate();
+        let mine: Vec<String> = acs.sessions()[before..].iter().map(serial).collect();
+        assert_eq!(mine.len(), 10);
+        all.extend(mine);
+    }
+    let distinct: BTreeSet<String> = all.iter().cloned().collect();
+    assert_eq!(distinct.len(), 30, "disjoint");
+    let expected: BTreeSet<String> = (1..=30u64).map(|k| format!("001AE8{:06X}", k)).collect();
+    assert_eq!(distinct, expected, "covering first-mac .. first-mac + 29");
+}
+
+#[test]
+fn duration_ends_the_run_with_a_summary() {
+    let acs = acs();
+    let mut fleet = Fleet::new(acs.url(), "count = 5\nboot-rate = 1000\nmax-sessions = 2");
+    fleet.start(&["--duration", "3"]);
+    assert!(fleet.wait(), "{}", fleet.log());
+    assert_eq!(fleet.summary()["phones"], 5);
+}
