@@ -141,6 +141,10 @@ pub struct FleetPhone {
     session: Option<Box<SessionState>>,
     /// When the last session failed (for the retry-window check in the summary).
     failed_at: Option<Instant>,
+    /// The engine's retry deadline before the last input: a session that starts before it
+    /// was started by a new event, which cuts the wait short (TR-069 §3.2.1.1 as the digest
+    /// §3.3 reads it), not an early retry.
+    retry_deadline: Option<Instant>,
 }
 
 impl std::fmt::Debug for FleetPhone {
@@ -243,6 +247,7 @@ impl FleetPhone {
             seed,
             session: None,
             failed_at: None,
+            retry_deadline: None,
         };
         phone.publish_credentials(sh);
         Ok(phone)
@@ -256,6 +261,7 @@ impl FleetPhone {
     /// Feed one input now.
     pub fn input(&mut self, sh: &Shared, input: Input) {
         let now = now_of(sh);
+        self.retry_deadline = self.agent.timer(cwmp_engine::Timer::Retry);
         self.agent.handle_input(&mut self.store, now, input);
     }
 
@@ -318,11 +324,16 @@ impl FleetPhone {
     /// A session that follows a failed one is a retry: was it started within the TR-069
     /// §3.2.1.1 window for its RetryCount (`ManagementServer.CWMPRetryMinimumWaitInterval`,
     /// `CWMPRetryIntervalMultiplier`)? Counted in the summary (`retries`). A retry caused by
-    /// a connection request may come earlier, legitimately.
+    /// a connection request or another new event comes before the wait's end, legitimately
+    /// (counted apart as `started_by_new_event`).
     fn check_retry_window(&mut self, sh: &Shared) {
         let Some(failed) = self.failed_at.take() else {
             return;
         };
+        if self.retry_deadline.is_some_and(|d| Instant::now() < d) {
+            sh.stats.retry_cut_short();
+            return;
+        }
         let gap = failed.elapsed();
         let item = |name: &str, default: u32| {
             sh.model

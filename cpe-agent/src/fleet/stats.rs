@@ -73,6 +73,8 @@ struct Inner {
     rng: u64,
     retries: u64,
     retries_early: u64,
+    /// Sessions after a failure that a new event started before the retry wait ended.
+    retries_cut_short: u64,
     retries_late: u64,
     /// The largest lateness beyond the window's end, and earliness before its start (ms).
     retry_max_late_ms: u64,
@@ -207,6 +209,12 @@ impl Stats {
         }
     }
 
+    /// A session after a failure started before the retry wait's end by a new event (a
+    /// periodic inform, a connection request): not a retry timed by the back-off.
+    pub fn retry_cut_short(&self) {
+        self.lock().retries_cut_short += 1;
+    }
+
     /// The one progress line.
     pub fn progress_line(&self, last: &mut (Instant, u64)) -> String {
         let g = self.lock();
@@ -282,6 +290,7 @@ impl Stats {
             "retries": {
                 "sessions": g.retries,
                 "before_window": g.retries_early,
+                "started_by_new_event": g.retries_cut_short,
                 "after_window": g.retries_late,
                 "max_ms_before_window": g.retry_max_early_ms,
                 "max_ms_after_window": g.retry_max_late_ms,
