@@ -290,7 +290,7 @@ fn attempt(env: &CloudEnv, s: &Settings) -> Outcome {
     let req = FetchRequest {
         url: &url,
         username: "",
-        password: "",
+        password: cwmp_model::Secret::default(),
         file_size: 0,
         tls: &s.tls,
         limits: DownloadLimits {

@@ -30,6 +30,7 @@
 
 use crate::items::toml_to_lexical;
 use crate::tr064::Tr064Config;
+use cwmp_model::Secret;
 use deskphone_datamodel::DeskPhoneModel;
 use std::fmt;
 use std::net::SocketAddr;
@@ -56,7 +57,7 @@ pub struct Config {
     pub connection_request_refill: Duration,
     /// The key that decrypts vendor configuration files (64 hex digits, AES-256; see
     /// `vendor_config`), `config-encryption-key`; `None`: files are plain TOML.
-    pub config_encryption_key: Option<String>,
+    pub config_encryption_key: Option<Secret>,
     /// The factory defaults given in `[items]`, canonical lexical forms, in file order.
     pub items: Vec<(String, String)>,
     /// The `[tr064]` section (`None`: no TR-064 interface).
@@ -76,10 +77,7 @@ impl fmt::Debug for Config {
             .field("connection_request_burst", &self.connection_request_burst)
             .field("connection_request_refill", &self.connection_request_refill)
             .field("tr064", &self.tr064)
-            .field(
-                "config_encryption_key",
-                &self.config_encryption_key.as_ref().map(|_| "<redacted>"),
-            )
+            .field("config_encryption_key", &self.config_encryption_key)
             .field(
                 "items",
                 &self
@@ -187,7 +185,7 @@ impl Config {
                 }
                 "config-encryption-key" => match value.as_str() {
                     Some(k) if k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                        config_encryption_key = Some(k.to_owned())
+                        config_encryption_key = Some(Secret::from(k))
                     }
                     _ => errors.push("config-encryption-key: expected 64 hex digits".into()),
                 },

@@ -465,7 +465,7 @@ struct Phone {
     /// Set by a download that needs a reboot (firmware): the boot loop reboots on shutdown.
     reboot: Arc<AtomicBool>,
     handle: ClientHandle,
-    config_key: Option<String>,
+    config_key: Option<cwmp_model::Secret>,
     /// The TLS settings of the last session, for https file servers (downloads start after
     /// a session, with no store at hand).
     last_tls: Option<TlsSettings>,

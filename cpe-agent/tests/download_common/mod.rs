@@ -70,7 +70,7 @@ impl<S: ParameterStore> Device<S> for TestPhone {
                 tls: TlsSettings::new(),
                 device_type: MODEL.into(),
                 mac_address: MAC.into(),
-                config_key: self.config_key.clone(),
+                config_key: self.config_key.clone().map(cwmp_model::Secret::from),
                 reboot: Box::new(move || {
                     rebooted.store(true, Ordering::SeqCst);
                     h.shutdown();

@@ -18,45 +18,11 @@
 //! ```
 
 use base64::Engine as _;
-use std::fmt;
 
 /// The user name and password the CPE presents to the ACS (`ManagementServer.Username` and
-/// `ManagementServer.Password`).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    username: String,
-    password: String,
-}
-
-impl Credentials {
-    /// Credentials from the two `ManagementServer` values.
-    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Credentials {
-        Credentials {
-            username: username.into(),
-            password: password.into(),
-        }
-    }
-
-    /// The user name.
-    pub fn username(&self) -> &str {
-        &self.username
-    }
-
-    /// The password (a secret: never log it).
-    pub fn password(&self) -> &str {
-        &self.password
-    }
-}
-
-impl fmt::Debug for Credentials {
-    /// The password is redacted (design: secrets never print).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
+/// `ManagementServer.Password`) and to file servers: the project's one credentials type,
+/// whose password is a [`cwmp_model::Secret`].
+pub use cwmp_connreq::Credentials;
 
 /// One challenge of a `WWW-Authenticate` header (RFC 7235 §4.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,7 +257,7 @@ pub(crate) fn choose(challenges: &[Challenge]) -> Option<Chosen> {
 
 /// The `Authorization` value for Basic (RFC 7617).
 pub(crate) fn basic_authorization(creds: &Credentials) -> String {
-    let raw = format!("{}:{}", creds.username, creds.password);
+    let raw = format!("{}:{}", creds.username, creds.password.expose());
     format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())
@@ -324,7 +290,7 @@ pub(crate) fn digest_authorization(
         algorithm: alg,
         username: &creds.username,
         realm: &ch.realm,
-        password: &creds.password,
+        password: creds.password.expose(),
         nonce: &ch.nonce,
         cnonce: req.cnonce,
         nc: &nc,

@@ -181,7 +181,7 @@ impl ConnReqRuntime {
             enable,
             credentials: Credentials {
                 username: text(store, &self.name("ConnectionRequestUsername")),
-                password: text(store, &self.name("ConnectionRequestPassword")),
+                password: text(store, &self.name("ConnectionRequestPassword")).into(),
             },
             acs_url: text(store, &self.name("URL")).trim().to_owned(),
         };

@@ -30,8 +30,8 @@
 //!   rule is [`cwmp_connreq::ConnectionRequestServer`]'s.
 
 use cwmp_connreq::{
-    parse_request, ConnectionRequestServer, Credentials as CrCredentials, RateLimiter,
-    RequestError, DEFAULT_BURST, DEFAULT_REFILL, MAX_HEAD_SIZE,
+    parse_request, ConnectionRequestServer, RateLimiter, RequestError, DEFAULT_BURST,
+    DEFAULT_REFILL, MAX_HEAD_SIZE,
 };
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -86,22 +86,9 @@ impl Default for ConnectionRequestConfig {
     }
 }
 
-/// ConnectionRequestUsername / ConnectionRequestPassword as last read from the store.
-/// `Debug` redacts the password.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub(crate) struct Credentials {
-    pub(crate) username: String,
-    pub(crate) password: String,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
+/// ConnectionRequestUsername / ConnectionRequestPassword as last read from the store (the
+/// project's one credentials type; `Debug` redacts the password).
+pub(crate) use cwmp_connreq::Credentials;
 
 struct Shared {
     server: Mutex<ConnectionRequestServer>,
@@ -330,15 +317,7 @@ fn read_and_decide(
                     .clone();
                 let random: [u8; 16] = rand::random();
                 let mut server = shared.server.lock().unwrap_or_else(|p| p.into_inner());
-                return Some(server.handle(
-                    Instant::now(),
-                    &request,
-                    CrCredentials {
-                        username: &creds.username,
-                        password: &creds.password,
-                    },
-                    random,
-                ));
+                return Some(server.handle(Instant::now(), &request, &creds, random));
             }
         }
         let left = deadline.saturating_duration_since(Instant::now());

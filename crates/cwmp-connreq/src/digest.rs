@@ -43,6 +43,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::digest_hash::{digest_response, DigestAlgorithm, DigestInput, DigestQop};
+use cwmp_model::Secret;
 use subtle::ConstantTimeEq;
 
 /// Default nonce lifetime (TR-069 §3.2.2 leaves it to the CPE): long enough for an ACS to answer a
@@ -96,8 +97,8 @@ impl std::error::Error for DigestParseError {}
 
 /// The parameters of an `Authorization: Digest …` header (RFC 7616 §3.4).
 ///
-/// `Debug` redacts `response`.
-#[derive(Clone, PartialEq, Eq)]
+/// `Debug` redacts `response` (an offline-guessable function of the password).
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub struct DigestCredentials {
     /// `username`, unquoted, exactly as sent.
     pub username: String,
@@ -108,7 +109,7 @@ pub struct DigestCredentials {
     /// `uri` (the request target the client signed).
     pub uri: String,
     /// `response`: 32 hex digits (checked by the parser).
-    pub response: String,
+    pub response: Secret,
     /// `algorithm`, if sent (absent means MD5).
     pub algorithm: Option<String>,
     /// `qop`, if sent.
@@ -123,24 +124,6 @@ pub struct DigestCredentials {
     pub opaque: Option<String>,
     /// `userhash=true` was sent (RFC 7616 §3.4.4; not supported).
     pub userhash: bool,
-}
-
-impl fmt::Debug for DigestCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DigestCredentials")
-            .field("username", &self.username)
-            .field("realm", &self.realm)
-            .field("nonce", &self.nonce)
-            .field("uri", &self.uri)
-            .field("response", &"<redacted>")
-            .field("algorithm", &self.algorithm)
-            .field("qop", &self.qop)
-            .field("nc", &self.nc)
-            .field("cnonce", &self.cnonce)
-            .field("opaque", &self.opaque)
-            .field("userhash", &self.userhash)
-            .finish()
-    }
 }
 
 /// Parses an `Authorization` header value of the Digest scheme.
@@ -197,7 +180,7 @@ pub fn parse_authorization(header: &str) -> Result<DigestCredentials, DigestPars
         realm: realm.ok_or(DigestParseError::Missing("realm"))?,
         nonce: nonce.ok_or(DigestParseError::Missing("nonce"))?,
         uri: uri.ok_or(DigestParseError::Missing("uri"))?,
-        response,
+        response: response.into(),
         algorithm,
         qop,
         nc,
@@ -568,7 +551,7 @@ impl DigestAuth {
             uri,
             body: b"",
         });
-        let given = creds.response.to_ascii_lowercase();
+        let given = creds.response.expose().to_ascii_lowercase();
         if !bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
             return Verdict::Refused(Refusal::WrongResponse);
         }
@@ -794,7 +777,7 @@ mod tests {
         assert_eq!(c.qop.as_deref(), Some("auth"));
         assert_eq!(c.nc, Some(1));
         assert_eq!(c.cnonce.as_deref(), Some("f0899adb81930597"));
-        assert_eq!(c.response, "5d4648818f51122c296929c32ef2a9bf");
+        assert_eq!(c.response.expose(), "5d4648818f51122c296929c32ef2a9bf");
         assert!(!format!("{c:?}").contains("5d4648818f51"));
     }
 

@@ -24,7 +24,7 @@
 //! use cwmp_connreq::{parse_request, ConnectionRequestServer, Credentials, RequestError};
 //!
 //! let mut server = ConnectionRequestServer::new("/cr-1234", "Desk Phone");
-//! let creds = Credentials { username: "acs", password: "secret" };
+//! let creds = Credentials::new("acs", "secret");
 //! let mut buffer = b"GET /cr-1234 HTTP/1.1\r\nHost: 10.0.0.2:7547\r\n\r\n".to_vec();
 //! // loop { read more into `buffer` (with a timeout) …
 //! let reply = match parse_request(&buffer) {
@@ -32,7 +32,7 @@
 //!     Err(e) => server.handle_parse_error(&e).expect("not Incomplete"),
 //!     Ok(request) => {
 //!         buffer.drain(..request.head_len());
-//!         server.handle(Instant::now(), &request, creds, [7; 16] /* fresh random bytes */)
+//!         server.handle(Instant::now(), &request, &creds, [7; 16] /* fresh random bytes */)
 //!     }
 //! };
 //! let bytes = reply.to_bytes(); // write them

@@ -10,6 +10,7 @@
 //! * [`SchemaStore`]: the one implementation of it, generic over an [`ItemBackend`] (where the
 //!   device keeps configuration items) and [`LiveValues`] (what it computes on read);
 //!   [`MemoryBackend`] / [`MemoryStore`] keep items in memory.
+//! * [`Secret`]: a password or key whose `Debug` / `Display` print [`REDACTED`].
 //! * [`conformance`]: a suite any [`ParameterStore`] implementation runs to prove it keeps the
 //!   trait's rules (ordering, masking, all-or-nothing writes, faults, persistence).
 #![forbid(unsafe_code)]
@@ -21,6 +22,7 @@ mod fault;
 mod memory;
 mod schema;
 mod schema_store;
+mod secret;
 mod store;
 mod types;
 mod value;
@@ -35,6 +37,7 @@ pub use schema::{
     Source, MAX_NAME_LENGTH,
 };
 pub use schema_store::{SchemaStore, SUBSCRIBER};
+pub use secret::{Secret, REDACTED};
 pub use store::{
     ApplyStatus, ChangeListener, ParameterAttributes, ParameterFault, ParameterInfo,
     ParameterStore, ParameterValue, SetAttributes, SetError, SetValue,
