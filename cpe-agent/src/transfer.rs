@@ -283,17 +283,12 @@ fn firmware_dir(state_dir: &Path) -> PathBuf {
     transfer_dir(state_dir).join("firmware")
 }
 
-/// Write `data` to `path` atomically and durably with the daemon's one implementation
-/// ([`crate::state::write_atomic`]: temp file, fsync, rename, fsync of the directory), creating
-/// the directory first. Mode 0600: applied configuration files hold passwords.
+/// Write `data` to `path` atomically and durably with the project's one implementation
+/// ([`cwmp_model::atomic::write_atomic`]: temp file, fsync, rename, fsync of the directory),
+/// creating the directory first. Mode 0600: applied configuration files hold passwords.
 fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "file name not UTF-8"))?;
-    crate::state::write_atomic(dir, name, data, 0o600)
+    fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
+    cwmp_model::atomic::write_atomic(path, data, 0o600)
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {

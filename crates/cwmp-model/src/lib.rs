@@ -10,12 +10,14 @@
 //! * [`SchemaStore`]: the one implementation of it, generic over an [`ItemBackend`] (where the
 //!   device keeps configuration items) and [`LiveValues`] (what it computes on read);
 //!   [`MemoryBackend`] / [`MemoryStore`] keep items in memory.
+//! * [`atomic`]: the one durable, atomic file write (temp file, fsync, rename, fsync dir).
 //! * [`Secret`]: a password or key whose `Debug` / `Display` print [`REDACTED`].
 //! * [`conformance`]: a suite any [`ParameterStore`] implementation runs to prove it keeps the
 //!   trait's rules (ordering, masking, all-or-nothing writes, faults, persistence).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod atomic;
 mod backend;
 pub mod conformance;
 mod fault;
