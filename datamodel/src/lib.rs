@@ -37,7 +37,6 @@ mod file_backend;
 mod live;
 mod model;
 mod ocms;
-mod pem;
 mod table;
 
 pub use file_backend::FileBackend;

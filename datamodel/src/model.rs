@@ -851,18 +851,18 @@ pub(crate) fn check_format(format: ItemFormat, value: &str) -> Result<(), String
     match format {
         ItemFormat::Plain => Ok(()),
         ItemFormat::PemCertificates => {
-            let labels = crate::pem::block_labels(value)?;
-            if labels.iter().all(|l| l == "CERTIFICATE") {
+            let blocks = cwmp_model::pem::parse_strict(value).map_err(|e| e.to_string())?;
+            if blocks.iter().all(|b| b.label == "CERTIFICATE") {
                 Ok(())
             } else {
                 Err("only PEM CERTIFICATE blocks are accepted".into())
             }
         }
         ItemFormat::PemPrivateKey => {
-            let labels = crate::pem::block_labels(value)?;
-            match labels.as_slice() {
+            let blocks = cwmp_model::pem::parse_strict(value).map_err(|e| e.to_string())?;
+            match blocks.as_slice() {
                 [] => Ok(()),
-                [one] if one.ends_with("PRIVATE KEY") => Ok(()),
+                [one] if one.label.ends_with("PRIVATE KEY") => Ok(()),
                 _ => Err("exactly one PEM PRIVATE KEY block is accepted".into()),
             }
         }

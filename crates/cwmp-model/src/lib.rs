@@ -11,6 +11,7 @@
 //!   device keeps configuration items) and [`LiveValues`] (what it computes on read);
 //!   [`MemoryBackend`] / [`MemoryStore`] keep items in memory.
 //! * [`atomic`]: the one durable, atomic file write (temp file, fsync, rename, fsync dir).
+//! * [`pem`]: the one PEM parser (on rustls-pki-types), with the product page's one-line form.
 //! * [`Secret`]: a password or key whose `Debug` / `Display` print [`REDACTED`].
 //! * [`conformance`]: a suite any [`ParameterStore`] implementation runs to prove it keeps the
 //!   trait's rules (ordering, masking, all-or-nothing writes, faults, persistence).
@@ -22,6 +23,7 @@ mod backend;
 pub mod conformance;
 mod fault;
 mod memory;
+pub mod pem;
 mod schema;
 mod schema_store;
 mod secret;
