@@ -45,6 +45,7 @@
 #![warn(missing_docs)]
 
 mod binding;
+mod challenge;
 mod digest;
 mod digest_hash;
 mod http;
@@ -57,10 +58,11 @@ pub use binding::{
     StunBinding, StunConfig, StunEvent, Transmit, DEFAULT_KEEPALIVE, KEEPALIVE_FLOOR, MAX_SENDS,
     RETRANSMIT_INITIAL, RETRANSMIT_MAX, RETRY_BACKOFF_INITIAL, RETRY_BACKOFF_MAX,
 };
+pub use challenge::{parse_challenge, parse_challenges, Challenge, DigestChallenge};
 pub use digest::{
-    authorization_header, parse_authorization, parse_challenge, DigestAuth, DigestChallenge,
-    DigestCredentials, DigestParseError, Refusal, Verdict, DEFAULT_NONCE_CAPACITY,
-    DEFAULT_NONCE_LIFETIME, MAX_AUTH_HEADER_LEN, MAX_AUTH_PARAMS,
+    authorization_header, parse_authorization, DigestAuth, DigestCredentials, DigestParseError,
+    Refusal, Verdict, DEFAULT_NONCE_CAPACITY, DEFAULT_NONCE_LIFETIME, MAX_AUTH_HEADER_LEN,
+    MAX_AUTH_PARAMS,
 };
 pub use digest_hash::{digest_response, DigestAlgorithm, DigestInput, DigestQop};
 pub use http::{

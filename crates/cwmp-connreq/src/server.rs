@@ -268,7 +268,8 @@ fn normalise_path(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::digest::{authorization_header, parse_challenge};
+    use crate::challenge::parse_challenge;
+    use crate::digest::authorization_header;
     use crate::http::parse_request;
     use std::time::Duration;
 
