@@ -7,12 +7,15 @@
 //! ```
 //!
 //! It runs one boot session (`0 BOOTSTRAP`, `1 BOOT`) against the ACS, answers whatever the
-//! ACS asks in it, and exits when the session ends. HTTP goes through
-//! `cwmp_client::HttpSession` (cookies, authentication, keep-alive); any HTTP stack will do.
+//! ACS asks in it, and exits when the session ends. Every CWMP decision is the engine's: each
+//! `SendPost` says where to POST, with which cookie, credentials and response timeout
+//! (`cwmp:SessionTimeout`), and redirects and `Set-Cookie` go back in with the response.
+//! HTTP goes through `cwmp_client::HttpSession` (keep-alive, the 401 handshake); any HTTP
+//! stack will do.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-use cwmp_client::{HttpSession, TlsSettings, TransportConfig};
+use cwmp_client::{Credentials, HttpSession, PostRequest, TlsSettings, TransportConfig};
 use cwmp_engine::{Agent, AgentConfig, BootReason, Input, Now, Output, PersistentState};
 use cwmp_model::{MemoryBackend, SchemaStore};
 use deskphone_datamodel::{DeskPhoneLive, DeskPhoneModel};
@@ -57,6 +60,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     url,
                     body,
                     soap_action,
+                    cookie,
+                    timeout,
+                    credentials,
                     ..
                 } => {
                     let session = match http.as_mut() {
@@ -65,21 +71,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             &TransportConfig::default(),
                             &TlsSettings::new(),
                             &url,
-                            None,
+                            credentials.map(|c| Credentials::new(c.username, c.password)),
                             7,
                         )?),
                     };
-                    response = Some(
-                        match session.post(body.as_deref(), soap_action.header_value()) {
-                            Ok(r) => Input::HttpResponse {
-                                status: r.status,
-                                body: r.body,
-                            },
-                            Err(e) => Input::HttpFailed {
-                                reason: e.to_string(),
-                            },
+                    let request = PostRequest {
+                        url: &url,
+                        body: body.as_deref(),
+                        soap_action: soap_action.header_value(),
+                        cookie: cookie.as_deref(),
+                        timeout,
+                    };
+                    response = Some(match session.send(&request) {
+                        Ok(r) => r.into_input(),
+                        Err(e) => Input::HttpFailed {
+                            reason: e.to_string(),
                         },
-                    );
+                    });
                     // Stop draining: the response must go in before later outputs exist.
                     break;
                 }

@@ -33,29 +33,11 @@ impl HostNet {
     }
 }
 
-/// The `host:port` an ACS URL points at (`http://h/` → port 80, `https://h/` → 443).
+/// The `host:port` an ACS URL points at (`http://h/` → port 80, `https://h/` → 443), by
+/// the one URL parser ([`cwmp_model::Url`]).
 pub fn url_host_port(url: &str) -> Option<(String, u16)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let default_port = match scheme.to_ascii_lowercase().as_str() {
-        "http" => 80,
-        "https" => 443,
-        _ => return None,
-    };
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let authority = authority.rsplit('@').next()?;
-    if let Some(v6) = authority.strip_prefix('[') {
-        let (host, after) = v6.split_once(']')?;
-        let port = match after.strip_prefix(':') {
-            Some(p) => p.parse().ok()?,
-            None => default_port,
-        };
-        return Some((host.to_owned(), port));
-    }
-    match authority.rsplit_once(':') {
-        Some((h, p)) => Some((h.to_owned(), p.parse().ok()?)),
-        None => Some((authority.to_owned(), default_port)),
-    }
-    .filter(|(h, _)| !h.is_empty())
+    let u = cwmp_model::Url::parse(url).ok().filter(|u| u.is_http())?;
+    Some((u.host().to_owned(), u.port()))
 }
 
 /// The host's values for reaching the ACS at `url`, or `None` when the URL is empty or

@@ -7,8 +7,10 @@
  * ended (0 or absent: runs until SIGTERM/SIGINT, which also wake the loop through a pipe).
  *
  * HTTP is deliberately minimal: plain http://, one connection per POST (`Connection:
- * close`), one session cookie, no authentication and no redirects. Firmware uses its own HTTP
- * stack (with TLS and Digest) at the same place in the loop.
+ * close`), no authentication. The engine decides the rest: each SEND_POST says where to POST
+ * (a followed redirect), which Cookie to send and how long to wait; the response goes back
+ * with its Set-Cookie and Location headers (cwmp_engine_http_response_ex). Firmware uses its
+ * own HTTP stack (with TLS and Digest) at the same place in the loop.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -54,7 +56,11 @@ struct http {
     size_t out_len, out_done;
     char *in;            /* response bytes */
     size_t in_len, in_cap;
-    char cookie[256];    /* the session cookie (name=value), "" when none */
+    /* The response's Set-Cookie values and Location, handed to the engine, which keeps the
+     * session's cookies and decides redirects. */
+    char set_cookie[4][256];
+    size_t set_cookies;
+    char location[512];
 };
 
 static void http_close(struct http *h) {
@@ -115,15 +121,15 @@ static int http_start(struct http *h, const cwmp_output *o) {
                      path, host, port, o->data_len,
                      o->data ? "Content-Type: text/xml; charset=\"utf-8\"\r\n" : "",
                      o->soap_action ? "SOAPAction:\r\n" : "",
-                     h->cookie[0] ? "Cookie: " : "", h->cookie, h->cookie[0] ? "\r\n" : "");
+                     o->cookie ? "Cookie: " : "", o->cookie ? o->cookie : "", o->cookie ? "\r\n" : "");
     if (n < 0 || (size_t)n >= cap - o->data_len) return -1;
     if (o->data_len > 0) memcpy(h->out + n, o->data, o->data_len);
     h->out_len = (size_t)n + o->data_len;
     return 0;
 }
 
-/* The response is complete (the server closed): its status and body, cookie remembered.
- * Returns the status, or -1 when it is not HTTP. */
+/* The response is complete (the server closed): its status and body; Set-Cookie and
+ * Location kept for the engine. Returns the status, or -1 when it is not HTTP. */
 static int http_parse(struct http *h, const char **body, size_t *body_len) {
     if (h->in == NULL) return -1;
     h->in[h->in_len] = '\0';
@@ -132,16 +138,27 @@ static int http_parse(struct http *h, const char **body, size_t *body_len) {
     if (head_end == NULL || sscanf(h->in, "HTTP/1.%*c %d", &status) != 1) return -1;
     *head_end = '\0';
     size_t content_length = (size_t)-1;
+    h->set_cookies = 0;
+    h->location[0] = '\0';
     for (char *line = strstr(h->in, "\r\n"); line != NULL; line = strstr(line, "\r\n")) {
         line += 2;
         if (strncasecmp(line, "Content-Length:", 15) == 0) content_length = strtoul(line + 15, NULL, 10);
-        if (strncasecmp(line, "Set-Cookie:", 11) == 0) {
+        if (strncasecmp(line, "Set-Cookie:", 11) == 0 && h->set_cookies < 4) {
             const char *v = line + 11;
             while (*v == ' ') v++;
-            size_t len = strcspn(v, ";\r");
-            if (len < sizeof h->cookie) {
-                memcpy(h->cookie, v, len);
-                h->cookie[len] = '\0';
+            size_t len = strcspn(v, "\r");
+            if (len < sizeof h->set_cookie[0]) {
+                memcpy(h->set_cookie[h->set_cookies], v, len);
+                h->set_cookie[h->set_cookies++][len] = '\0';
+            }
+        }
+        if (strncasecmp(line, "Location:", 9) == 0) {
+            const char *v = line + 9;
+            while (*v == ' ') v++;
+            size_t len = strcspn(v, "\r");
+            if (len < sizeof h->location) {
+                memcpy(h->location, v, len);
+                h->location[len] = '\0';
             }
         }
     }
@@ -235,7 +252,6 @@ int main(int argc, char **argv) {
                 switch (o.kind) {
                 case CWMP_OUT_SESSION_STARTED:
                     http_close(&http);
-                    http.cookie[0] = '\0';
                     fprintf(stderr, "phone_poll: session %llu started\n", (unsigned long long)o.session_id);
                     break;
                 case CWMP_OUT_SEND_POST:
@@ -302,12 +318,14 @@ int main(int argc, char **argv) {
                     const char *body = NULL;
                     size_t body_len = 0;
                     int code = r == 1 ? http_parse(&http, &body, &body_len) : -1;
-                    if (code > 0)
-                        cwmp_engine_http_response(e, mono_ms(), wall(), (uint16_t)code, (const uint8_t *)body,
-                                                  body_len);
-                    else
+                    if (code > 0) {
+                        const char *cookies[4];
+                        for (size_t i = 0; i < http.set_cookies; i++) cookies[i] = http.set_cookie[i];
+                        cwmp_engine_http_response_ex(e, mono_ms(), wall(), (uint16_t)code, (const uint8_t *)body,
+                                                     body_len, cookies, http.set_cookies,
+                                                     http.location[0] ? http.location : NULL);
+                    } else
                         cwmp_engine_http_failed(e, mono_ms(), wall(), "connection failed");
-                    /* The cookie outlives the connection, for the rest of the session. */
                     if (http.fd >= 0) close(http.fd);
                     http.fd = -1;
                     free(http.out);

@@ -1,49 +1,37 @@
-//! The driver's side of connection requests: keeps the HTTP listener, the UDP socket and the
-//! store in step (TR-069 §3.2.2, Annex G). Runs on the driver's thread only, once per turn of
-//! [`Client::run`](crate::Client::run)'s loop.
+//! The driver's side of connection requests: performs what the engine decides (TR-069
+//! §3.2.2, Annex G). Runs on the driver's thread only.
 //!
-//! * `HTTPConnectionRequestEnable` (absent = true) opens and closes the listener.
-//! * `ConnectionRequestURL` = `http://<local IP towards the ACS>:<port><path>`, empty while
-//!   the listener is closed. The local IP is the one the OS would use towards the ACS host
-//!   (a UDP socket connected to it, no packet sent), or the bind address when it is not a
-//!   wildcard.
-//! * The path is `/cr-<16 hex digits>`, random per device; the path of the stored URL is
-//!   reused, so it survives restarts as long as the URL was not empty (the listener was on).
-//! * A bind failure is logged and retried at most every [`BIND_RETRY`] (while the loop wakes).
-//! * The listener's credentials snapshot follows ConnectionRequestUsername / Password.
+//! * [`cwmp_engine::Output::ListenConnectionRequests`]: open the HTTP listener at the
+//!   configured address (or keep it), serve the path and check the credentials the engine
+//!   gave, and answer with the address the ACS must use: the IP the OS would use towards the
+//!   ACS host (a UDP socket connected to it, no packet sent), or the bind address when it is
+//!   not a wildcard. A bind failure is answered with `ConnectionRequestListenFailed` (the
+//!   engine asks again later).
+//! * [`cwmp_engine::Output::StopConnectionRequests`]: close the port.
+//! * The UDP socket (STUN, UDP connection requests) is opened when the run starts and
+//!   reported with `UdpBound` towards the ACS host the engine last named (or the STUN
+//!   server, once resolved).
 
 use crate::driver::ClientHandle;
 use crate::listener::{ConnectionRequestConfig, Credentials, HttpListener};
 use crate::udp::UdpEndpoint;
-use cwmp_engine::Input;
-use cwmp_model::{ParameterStore, Value};
+use cwmp_engine::{HttpCredentials, Input};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// How long after a failed bind the driver tries again.
+/// How long after a failed UDP bind the driver tries again (the HTTP listener's retry is the
+/// engine's, [`cwmp_engine::LISTEN_RETRY`]).
 pub const BIND_RETRY: Duration = Duration::from_secs(30);
-
-const MS: &str = "ManagementServer.";
-
-/// What the store said last time.
-#[derive(Clone, PartialEq, Eq, Default)]
-struct Snapshot {
-    enable: bool,
-    credentials: Credentials,
-    acs_url: String,
-}
 
 pub(crate) struct ConnReqRuntime {
     config: ConnectionRequestConfig,
-    root: String,
     handle: ClientHandle,
     credentials: Arc<Mutex<Credentials>>,
-    last: Option<Snapshot>,
     http: Option<HttpListener>,
-    http_retry_at: Option<Instant>,
-    path: Option<String>,
+    /// The ACS host and port the engine last named.
+    acs: Option<(String, u16)>,
     udp: Option<UdpEndpoint>,
     udp_retry_at: Option<Instant>,
     /// The local address last given to the engine with `Input::UdpBound`.
@@ -57,59 +45,6 @@ impl fmt::Debug for ConnReqRuntime {
             .field("udp", &self.udp)
             .finish_non_exhaustive()
     }
-}
-
-fn value<S: ParameterStore + ?Sized>(store: &mut S, name: &str) -> Option<Value> {
-    store.internal_value(name)
-}
-
-fn text<S: ParameterStore + ?Sized>(store: &mut S, name: &str) -> String {
-    match value(store, name) {
-        Some(Value::String(s)) => s,
-        Some(v) => v.to_lexical(),
-        None => String::new(),
-    }
-}
-
-/// `host` and port of an `http(s)://` URL (`[v6]` without brackets; default ports 80/443).
-fn url_host_port(url: &str) -> Option<(String, u16)> {
-    let (scheme, rest) = url.trim().split_once("://")?;
-    let default = if scheme.eq_ignore_ascii_case("https") {
-        443
-    } else {
-        80
-    };
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if let Some(v6) = authority.strip_prefix('[') {
-        let (host, after) = v6.split_once(']')?;
-        let port = after
-            .strip_prefix(':')
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(default);
-        return Some((host.to_owned(), port));
-    }
-    match authority.split_once(':') {
-        Some((h, p)) => Some((h.to_owned(), p.parse().ok()?)),
-        None => Some((authority.to_owned(), default)),
-    }
-}
-
-/// The path of a stored ConnectionRequestURL, when it has a usable one.
-fn stored_path(url: &str) -> Option<String> {
-    let (_, rest) = url.trim().split_once("://")?;
-    let i = rest.find('/')?;
-    let path = rest.get(i..)?;
-    let ok = path.len() > 1
-        && path.len() <= 128
-        && path
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/-_.~".contains(&b));
-    ok.then(|| path.to_owned())
-}
-
-fn random_path() -> String {
-    format!("/cr-{:016x}", rand::random::<u64>())
 }
 
 /// The IP the OS would use to reach `host:port` from a socket of `bind`'s family; `None`
@@ -133,148 +68,120 @@ pub(crate) fn local_ip_towards(bind: IpAddr, host: &str, port: u16) -> Option<Ip
     (!ip.is_unspecified()).then_some(ip)
 }
 
-fn http_url(ip: IpAddr, port: u16, path: &str) -> String {
-    match ip {
-        IpAddr::V4(v4) => format!("http://{v4}:{port}{path}"),
-        IpAddr::V6(v6) => format!("http://[{v6}]:{port}{path}"),
-    }
-}
-
 impl ConnReqRuntime {
-    pub(crate) fn new(
-        config: ConnectionRequestConfig,
-        root: String,
-        handle: ClientHandle,
-    ) -> ConnReqRuntime {
+    pub(crate) fn new(config: ConnectionRequestConfig, handle: ClientHandle) -> ConnReqRuntime {
         ConnReqRuntime {
             config,
-            root,
             handle,
             credentials: Arc::new(Mutex::new(Credentials::default())),
-            last: None,
             http: None,
-            http_retry_at: None,
-            path: None,
+            acs: None,
             udp: None,
             udp_retry_at: None,
             udp_reported: None,
         }
     }
 
-    fn name(&self, leaf: &str) -> String {
-        format!("{}{MS}{leaf}", self.root)
+    /// The address `local` as the ACS sees it (before any NAT).
+    fn towards_acs(&self, local: SocketAddr) -> SocketAddr {
+        let ip = self
+            .acs
+            .as_ref()
+            .filter(|(h, _)| !h.is_empty())
+            .and_then(|(h, p)| local_ip_towards(local.ip(), h, *p))
+            .unwrap_or_else(|| local.ip());
+        SocketAddr::new(ip, local.port())
     }
 
-    /// Brings sockets and store in step; returns the inputs the engine must get
-    /// (`UdpBound` when the UDP socket's local address is new).
-    pub(crate) fn sync<S: ParameterStore + ?Sized>(&mut self, store: &mut S) -> Vec<Input> {
-        let mut inputs = Vec::new();
-        if self.config.http_bind.is_none() && self.config.udp_bind.is_none() {
-            return inputs;
-        }
-        let enable = match value(store, &self.name("HTTPConnectionRequestEnable")) {
-            Some(Value::Boolean(b)) => b,
-            Some(Value::String(s)) => !matches!(s.trim(), "false" | "0"),
-            _ => true,
+    /// [`cwmp_engine::Output::ListenConnectionRequests`]: the input to feed back.
+    pub(crate) fn listen(
+        &mut self,
+        credentials: HttpCredentials,
+        path: &str,
+        acs_host: String,
+        acs_port: u16,
+        seed: u64,
+    ) -> Input {
+        *self.credentials.lock().unwrap_or_else(|p| p.into_inner()) = credentials;
+        self.acs = Some((acs_host, acs_port));
+        let Some(bind) = self.config.http_bind else {
+            return Input::ConnectionRequestListenFailed {
+                reason: "no listen address configured".into(),
+            };
         };
-        let snap = Snapshot {
-            enable,
-            credentials: Credentials {
-                username: text(store, &self.name("ConnectionRequestUsername")),
-                password: text(store, &self.name("ConnectionRequestPassword")).into(),
+        if self.http.as_ref().is_some_and(|l| l.path() != path) {
+            self.http = None;
+        }
+        if self.http.is_none() {
+            match HttpListener::start(
+                bind,
+                path,
+                &self.config,
+                Arc::clone(&self.credentials),
+                self.handle.clone(),
+                seed,
+            ) {
+                Ok(l) => self.http = Some(l),
+                Err(e) => {
+                    log::error!("connection-request listener on {bind}: {e}");
+                    return Input::ConnectionRequestListenFailed {
+                        reason: format!("{bind}: {e}"),
+                    };
+                }
+            }
+        }
+        match &self.http {
+            Some(l) => Input::ConnectionRequestListening {
+                local: self.towards_acs(l.local_addr()),
             },
-            acs_url: text(store, &self.name("URL")).trim().to_owned(),
+            None => Input::ConnectionRequestListenFailed {
+                reason: "listener closed".into(),
+            },
+        }
+    }
+
+    /// [`cwmp_engine::Output::StopConnectionRequests`].
+    pub(crate) fn stop(&mut self) {
+        self.http = None; // closes the port
+    }
+
+    /// The UDP socket: opened (or re-tried) on every turn; returns `UdpBound` when its
+    /// address as the ACS sees it is new.
+    pub(crate) fn sync_udp(&mut self) -> Vec<Input> {
+        let mut inputs = Vec::new();
+        let Some(bind) = self.config.udp_bind else {
+            return inputs;
         };
         let now = Instant::now();
-        let retry_due = |at: Option<Instant>| at.is_none_or(|t| t <= now);
-        let changed = self.last.as_ref() != Some(&snap);
-        let url_changed = self.last.as_ref().map(|l| &l.acs_url) != Some(&snap.acs_url);
-        if changed {
-            *self.credentials.lock().unwrap_or_else(|p| p.into_inner()) = snap.credentials.clone();
-        }
-        let mut update_url = url_changed;
-
-        if let Some(bind) = self.config.http_bind {
-            if snap.enable && self.http.is_none() && retry_due(self.http_retry_at) {
-                let path = match &self.path {
-                    Some(p) => p.clone(),
-                    None => {
-                        let stored = text(store, &self.name("ConnectionRequestURL"));
-                        let p = stored_path(&stored).unwrap_or_else(random_path);
-                        self.path = Some(p.clone());
-                        p
-                    }
-                };
-                match HttpListener::start(
-                    bind,
-                    &path,
-                    &self.config,
-                    Arc::clone(&self.credentials),
-                    self.handle.clone(),
-                ) {
-                    Ok(l) => {
-                        self.http = Some(l);
-                        self.http_retry_at = None;
-                    }
-                    Err(e) => {
-                        log::error!("connection-request listener on {bind}: {e}");
-                        self.http_retry_at = Some(now + BIND_RETRY);
-                    }
+        if self.udp.is_none() && self.udp_retry_at.is_none_or(|t| t <= now) {
+            match UdpEndpoint::start(bind, self.handle.clone()) {
+                Ok(u) => {
+                    self.udp = Some(u);
+                    self.udp_retry_at = None;
                 }
-                update_url = true;
-            } else if !snap.enable && self.http.is_some() {
-                self.http = None; // closes the port
-                update_url = true;
-            }
-            if update_url {
-                let url = match (&self.http, &self.path) {
-                    (Some(l), Some(path)) => {
-                        let local = l.local_addr();
-                        let ip = url_host_port(&snap.acs_url)
-                            .and_then(|(h, p)| local_ip_towards(local.ip(), &h, p))
-                            .unwrap_or_else(|| local.ip());
-                        http_url(ip, local.port(), path)
-                    }
-                    _ => String::new(),
-                };
-                let name = self.name("ConnectionRequestURL");
-                if text(store, &name) != url {
-                    if let Err(f) = store.set_internal(&name, &url) {
-                        log::warn!("ConnectionRequestURL not written: {f:?}");
-                    }
+                Err(e) => {
+                    log::error!("UDP connection-request socket on {bind}: {e}");
+                    self.udp_retry_at = Some(now + BIND_RETRY);
                 }
             }
         }
-
-        if let Some(bind) = self.config.udp_bind {
-            if self.udp.is_none() && retry_due(self.udp_retry_at) {
-                match UdpEndpoint::start(bind, self.handle.clone()) {
-                    Ok(u) => {
-                        self.udp = Some(u);
-                        self.udp_retry_at = None;
-                    }
-                    Err(e) => {
-                        log::error!("UDP connection-request socket on {bind}: {e}");
-                        self.udp_retry_at = Some(now + BIND_RETRY);
-                    }
-                }
-            }
-            if let Some(u) = &self.udp {
-                if url_changed || self.udp_reported.is_none() {
-                    let local = u.local_addr();
-                    let ip = url_host_port(&snap.acs_url)
-                        .and_then(|(h, p)| local_ip_towards(local.ip(), &h, p))
-                        .unwrap_or_else(|| local.ip());
-                    let addr = SocketAddr::new(ip, local.port());
-                    if self.udp_reported != Some(addr) {
-                        self.udp_reported = Some(addr);
-                        inputs.push(Input::UdpBound { local: addr });
-                    }
-                }
+        if let Some(u) = &self.udp {
+            let addr = self.towards_acs(u.local_addr());
+            if self.udp_reported != Some(addr) && !addr.ip().is_unspecified() {
+                self.udp_reported = Some(addr);
+                inputs.push(Input::UdpBound { local: addr });
             }
         }
-        self.last = Some(snap);
         inputs
+    }
+
+    /// The ACS a POST goes to (for the UDP socket's address when no listener named it).
+    pub(crate) fn acs_url(&mut self, url: &str) {
+        if self.acs.is_none() {
+            if let Ok(u) = cwmp_model::Url::parse_http(url) {
+                self.acs = Some((u.host().to_owned(), u.port()));
+            }
+        }
     }
 
     /// A CWMP session started: tells the HTTP listener's rate limit (a new session period).
@@ -324,33 +231,6 @@ impl ConnReqRuntime {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_and_paths() {
-        assert_eq!(
-            url_host_port("http://acs.example:7547/cwmp"),
-            Some(("acs.example".into(), 7547))
-        );
-        assert_eq!(
-            url_host_port("https://acs.example/"),
-            Some(("acs.example".into(), 443))
-        );
-        assert_eq!(url_host_port("http://[::1]:80/x"), Some(("::1".into(), 80)));
-        assert_eq!(url_host_port("nonsense"), None);
-        assert_eq!(
-            stored_path("http://10.0.0.2:7547/cr-0123456789abcdef"),
-            Some("/cr-0123456789abcdef".into())
-        );
-        assert_eq!(stored_path("http://10.0.0.2:7547/"), None);
-        assert_eq!(stored_path(""), None);
-        assert_eq!(stored_path("http://h/a b"), None);
-        let p = random_path();
-        assert!(p.starts_with("/cr-") && p.len() == 20, "{p}");
-        assert_eq!(
-            http_url("::1".parse().unwrap(), 7547, "/x"),
-            "http://[::1]:7547/x"
-        );
-    }
 
     #[test]
     fn local_ip_of_loopback() {

@@ -32,7 +32,7 @@
 use crate::auth::{self, Chosen, Credentials, DigestRequest};
 use crate::error::{from_ureq, Error};
 use crate::tls::TlsSettings;
-use cwmp_model::{FaultCode, Secret};
+use cwmp_model::{FaultCode, Secret, Url};
 use sha2::{Digest as _, Sha256};
 use std::fmt;
 use std::fs::File;
@@ -171,22 +171,14 @@ fn agent(req: &FetchRequest<'_>) -> ureq::Agent {
     ureq::Agent::new_with_config(config)
 }
 
-/// The path and query of `url` as on the request line (what Digest's `uri` covers).
-fn request_target(url: &str) -> Result<String, TransferFault> {
-    let uri: ureq::http::Uri = url
-        .parse()
-        .map_err(|_| TransferFault::new(FaultCode::FileTransferFailure, "invalid URL"))?;
-    Ok(uri
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| "/".into()))
-}
-
-fn check_scheme(url: &str) -> Result<(), TransferFault> {
-    let lower = url.to_ascii_lowercase();
-    if lower.starts_with("http://") || lower.starts_with("https://") {
-        Ok(())
+/// A file URL by the one URL parser ([`cwmp_model::Url`]): http or https (TR-069 Annex
+/// A.3.2.8; other schemes are 9013).
+fn parse_file_url(url: &str) -> Result<Url, TransferFault> {
+    let u = Url::parse(url).map_err(|e| {
+        TransferFault::new(FaultCode::FileTransferFailure, format!("invalid URL: {e}"))
+    })?;
+    if u.is_http() {
+        Ok(u)
     } else {
         Err(TransferFault::new(
             FaultCode::UnsupportedProtocol,
@@ -200,19 +192,18 @@ fn download_inner(
     dest: &Path,
     inspect: &mut dyn FnMut(&[u8]) -> Result<(), TransferFault>,
 ) -> Result<DownloadedFile, TransferFault> {
-    check_scheme(req.url)?;
+    let mut url = parse_file_url(req.url)?;
     let agent = agent(req);
     let creds = (!req.username.is_empty() || !req.password.is_empty())
         .then(|| Credentials::new(req.username, req.password.clone()));
-    let mut url = req.url.to_string();
     let mut authorization: Option<Chosen> = None;
     let mut auth_rounds = 0u32;
     let mut redirects = 0u32;
     let mut nc = 0u32;
     let cnonce = format!("{:016x}", rand::random::<u64>());
     let mut resp = loop {
-        let target = request_target(&url)?;
-        let mut r = agent.get(&url);
+        let target = url.request_target().to_owned();
+        let mut r = agent.get(url.serialize());
         if let (Some(c), Some(chosen)) = (&creds, &authorization) {
             let value = match chosen {
                 Chosen::Basic => auth::basic_authorization(c),
@@ -286,8 +277,7 @@ fn download_inner(
                         )
                     })?;
                 let next = resolve_location(&url, &loc)?;
-                check_scheme(&next)?;
-                if origin(&next) != origin(&url) {
+                if !next.same_origin(&url) {
                     // Credentials answer one server's challenge; another server gets none
                     // until it asks.
                     authorization = None;
@@ -486,42 +476,11 @@ fn network_fault(e: Error) -> TransferFault {
     TransferFault::new(code, msg)
 }
 
-/// `scheme://authority` of a URL, lower-cased.
-fn origin(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    format!(
-        "{}://{}",
-        scheme.to_ascii_lowercase(),
-        rest.get(..end).unwrap_or("").to_ascii_lowercase()
-    )
-}
-
-/// Resolve a `Location` (absolute, scheme-relative, absolute-path or relative path).
-fn resolve_location(base: &str, loc: &str) -> Result<String, TransferFault> {
-    let loc = loc.trim();
-    let lower = loc.to_ascii_lowercase();
-    if lower.starts_with("http://") || lower.starts_with("https://") {
-        return Ok(loc.to_string());
-    }
+/// Resolve a `Location` against the URL it answered (RFC 3986 §5.2).
+fn resolve_location(base: &Url, loc: &str) -> Result<Url, TransferFault> {
     let bad = || TransferFault::new(FaultCode::FileTransferFailure, "unusable redirect Location");
-    if loc.is_empty() || loc.contains("://") {
-        return Err(bad());
-    }
-    let o = origin(base);
-    if let Some(rest) = loc.strip_prefix("//") {
-        let scheme = o.split("://").next().unwrap_or("http");
-        return Ok(format!("{scheme}://{rest}"));
-    }
-    if loc.starts_with('/') {
-        return Ok(format!("{o}{loc}"));
-    }
-    let target = request_target(base)?;
-    let path = target.split('?').next().unwrap_or("/");
-    let dir = path
-        .get(..path.rfind('/').map_or(0, |i| i + 1))
-        .unwrap_or("/");
-    Ok(format!("{o}{dir}{loc}"))
+    let next = base.join(loc).map_err(|_| bad())?;
+    parse_file_url(&next.serialize())
 }
 
 #[cfg(test)]
@@ -560,13 +519,20 @@ mod tests {
     #[test]
     fn locations_resolve() {
         let b = "http://h:1/a/b.img?x=1";
-        assert_eq!(resolve_location(b, "/c").unwrap(), "http://h:1/c");
-        assert_eq!(resolve_location(b, "c").unwrap(), "http://h:1/a/c");
-        assert_eq!(resolve_location(b, "//o/z").unwrap(), "http://o/z");
-        assert_eq!(resolve_location(b, "https://x/y").unwrap(), "https://x/y");
-        assert!(resolve_location(b, "ftp://x/").is_err());
-        assert!(resolve_location(b, "").is_err());
-        assert_eq!(origin("HTTP://H:1/x"), "http://h:1");
+        let b = &Url::parse(b).unwrap();
+        let r = |loc: &str| resolve_location(b, loc).map(|u| u.serialize());
+        assert_eq!(r("/c").unwrap(), "http://h:1/c");
+        assert_eq!(r("c").unwrap(), "http://h:1/a/c");
+        assert_eq!(r("//o/z").unwrap(), "http://o/z");
+        assert_eq!(r("https://x/y").unwrap(), "https://x/y");
+        assert_eq!(
+            r("ftp://x/").unwrap_err().code,
+            FaultCode::UnsupportedProtocol
+        );
+        assert!(r("").is_err());
+        assert!(Url::parse("HTTP://H:1/x")
+            .unwrap()
+            .same_origin(&Url::parse("http://h:1/y").unwrap()));
     }
 
     #[test]

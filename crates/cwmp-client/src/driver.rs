@@ -17,20 +17,21 @@
 //!                                                                        └────────────────────┘
 //! ```
 //!
-//! The connection-request listener and the UDP (STUN) socket, when configured in
-//! [`ClientConfig::connection_requests`], run on their own threads and only send events
-//! through a [`ClientHandle`]; `run` keeps them in step with the store on every turn and
-//! sends the engine's datagrams and DNS look-ups for it (`connreq.rs`).
+//! The driver makes no protocol decision: the engine says where to POST, with which cookies,
+//! credentials and timeout, when to listen for connection requests and with which
+//! credentials; the driver performs it. The connection-request listener and the UDP (STUN)
+//! socket, when configured in [`ClientConfig::connection_requests`], run on their own threads
+//! and only send events through a [`ClientHandle`] (`connreq.rs`).
 
 use crate::connreq::ConnReqRuntime;
 use crate::error::Error;
 use crate::listener::ConnectionRequestConfig;
 use crate::tls::{ClientIdentity, TlsSettings};
-use crate::transport::{HttpSession, SessionAbort, TransportConfig};
+use crate::transport::{HttpSession, PostRequest, SessionAbort, TransportConfig};
 use crate::Credentials;
 use cwmp_engine::{
-    Agent, AgentConfig, BootReason, DownloadRequest, Input, Now, Output, PersistentState,
-    TraceEvent,
+    Agent, AgentConfig, BootReason, DownloadRequest, HttpCredentials, Input, Now, Output,
+    PersistentState, TraceEvent,
 };
 use cwmp_model::{ChangeListener, DateTime, ParameterStore, Value};
 use rand::{Rng, SeedableRng};
@@ -81,9 +82,13 @@ pub fn system_wall_clock() -> DateTime {
 /// Everything the driver needs besides the store and the device.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// The engine's configuration (data-model root, response timeout, limits).
+    /// The engine's configuration (data-model root, response timeout, limits). Its
+    /// `connection_requests` is set by [`Client::new`] from
+    /// [`ClientConfig::connection_requests`] (on when an HTTP listen address is configured).
     pub agent: AgentConfig,
-    /// The HTTP transport's configuration. Its `response_timeout` should equal the engine's.
+    /// The HTTP transport's configuration (connect timeout, body limit, pre-emptive Basic).
+    /// Each POST waits as long as the engine says (`cwmp:SessionTimeout`), not
+    /// `response_timeout`.
     pub transport: TransportConfig,
     /// TLS material.
     pub tls: TlsSources,
@@ -313,6 +318,8 @@ impl Client {
         boot: BootReason,
         seed: u64,
     ) -> Result<Client, Error> {
+        let mut config = config;
+        config.agent.connection_requests = config.connection_requests.http_bind.is_some();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let now = Now::new(Instant::now(), (config.wall_clock)());
         let agent = Agent::new(config.agent.clone(), state, boot, rng.random(), now)
@@ -365,7 +372,6 @@ impl Client {
         self.connreq = None;
         self.connreq = Some(ConnReqRuntime::new(
             self.config.connection_requests.clone(),
-            self.config.agent.root.clone(),
             self.handle.clone(),
         ));
         let result = self.run_loop(store, device);
@@ -378,15 +384,15 @@ impl Client {
         S: ParameterStore,
         D: Device<S> + ?Sized,
     {
-        // Open the sockets first, before the change listener: the boot Inform carries the
-        // new ConnectionRequestURL (a forced-inform parameter) without a separate
-        // `4 VALUE CHANGE` session for it.
-        self.sync_connection_requests(store);
+        // The engine asks for the connection-request listener on its first input and holds
+        // the boot session until the listener's address is known, so the boot Inform carries
+        // the right ConnectionRequestURL.
         store.set_change_listener(self.handle.change_listener());
+        self.sync_udp(store);
         let now = self.now();
         self.agent.handle_input(store, now, Input::Timeout);
         loop {
-            self.sync_connection_requests(store);
+            self.sync_udp(store);
             if let Some(exit) = self.drain(store, device) {
                 return Ok(exit);
             }
@@ -486,10 +492,10 @@ impl Client {
         }
     }
 
-    /// Keeps the listener, the UDP socket and the store in step (see `connreq.rs`).
-    fn sync_connection_requests<S: ParameterStore>(&mut self, store: &mut S) {
+    /// Opens (or re-tries) the UDP socket and reports its address (see `connreq.rs`).
+    fn sync_udp<S: ParameterStore>(&mut self, store: &mut S) {
         let inputs = match self.connreq.as_mut() {
-            Some(c) => c.sync(store),
+            Some(c) => c.sync_udp(),
             None => return,
         };
         for input in inputs {
@@ -522,24 +528,28 @@ impl Client {
                     body,
                     soap_action,
                     session_id,
+                    cookie,
+                    timeout,
+                    credentials,
+                    ..
                 } => {
+                    if let Some(c) = self.connreq.as_mut() {
+                        c.acs_url(&url);
+                    }
                     let input = if self.handle.stopping.load(Ordering::SeqCst) {
                         Input::HttpFailed {
                             reason: Error::Shutdown.to_string(),
                         }
                     } else {
-                        match self.post(
-                            store,
-                            device,
-                            &url,
-                            body.as_deref(),
-                            soap_action.header_value(),
-                            session_id,
-                        ) {
-                            Ok(r) => Input::HttpResponse {
-                                status: r.status,
-                                body: r.body,
-                            },
+                        let request = PostRequest {
+                            url: &url,
+                            body: body.as_deref(),
+                            soap_action: soap_action.header_value(),
+                            cookie: cookie.as_deref(),
+                            timeout,
+                        };
+                        match self.post(store, device, &request, credentials, session_id) {
+                            Ok(r) => r.into_input(),
                             Err(e) => {
                                 log::debug!("session {session_id}: {e}");
                                 Input::HttpFailed {
@@ -581,6 +591,28 @@ impl Client {
                         c.send_datagram(to, &payload);
                     }
                 }
+                Output::ListenConnectionRequests {
+                    credentials,
+                    path,
+                    acs_host,
+                    acs_port,
+                    ..
+                } => {
+                    let seed = self.rng.random();
+                    let input = match self.connreq.as_mut() {
+                        Some(c) => c.listen(credentials, &path, acs_host, acs_port, seed),
+                        None => Input::ConnectionRequestListenFailed {
+                            reason: "the client is not running".into(),
+                        },
+                    };
+                    let now = self.now();
+                    self.agent.handle_input(store, now, input);
+                }
+                Output::StopConnectionRequests => {
+                    if let Some(c) = self.connreq.as_mut() {
+                        c.stop();
+                    }
+                }
                 Output::ResolveStunServer { host, port } => {
                     let inputs = match self.connreq.as_mut() {
                         Some(c) => c.resolve(&host, port),
@@ -607,9 +639,8 @@ impl Client {
         &mut self,
         store: &mut S,
         device: &mut D,
-        url: &str,
-        body: Option<&[u8]>,
-        soap_action: Option<&str>,
+        request: &PostRequest<'_>,
+        credentials: Option<HttpCredentials>,
         session_id: u64,
     ) -> Result<crate::HttpResponse, Error>
     where
@@ -622,7 +653,15 @@ impl Client {
                 Some(t) => t?,
                 None => self.tls_from_store(store)?,
             };
-            let http = self.open_session(store, url, &tls)?;
+            let credentials =
+                credentials.map(|c| Credentials::new(c.username.clone(), c.password.clone()));
+            let http = HttpSession::new(
+                &self.config.transport,
+                &tls,
+                request.url,
+                credentials,
+                self.rng.random(),
+            )?;
             *self.handle.abort.lock().unwrap_or_else(|p| p.into_inner()) =
                 Some(http.abort_handle());
             self.session = Some(ActiveSession {
@@ -631,32 +670,9 @@ impl Client {
             });
         }
         match self.session.as_mut() {
-            Some(s) => s.http.post(body, soap_action),
+            Some(s) => s.http.send(request),
             None => Err(Error::Shutdown),
         }
-    }
-
-    /// Read the credentials from the store and prepare the session's transport.
-    fn open_session<S: ParameterStore>(
-        &mut self,
-        store: &mut S,
-        url: &str,
-        tls: &TlsSettings,
-    ) -> Result<HttpSession, Error> {
-        let root = self.config.agent.root.clone();
-        let username = string_value(store, &format!("{root}ManagementServer.Username"));
-        let password = string_value(store, &format!("{root}ManagementServer.Password"));
-        let credentials = match (username, password) {
-            (Some(u), p) if !u.is_empty() => Some(Credentials::new(u, p.unwrap_or_default())),
-            _ => None,
-        };
-        HttpSession::new(
-            &self.config.transport,
-            tls,
-            url,
-            credentials,
-            self.rng.random(),
-        )
     }
 
     /// TLS settings from the parameters named in [`TlsSources`].

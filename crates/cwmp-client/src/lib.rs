@@ -5,7 +5,8 @@
 //!   network, the store and the embedder's [`Device`] until shutdown, reboot or factory
 //!   reset. Other threads feed it through a [`ClientHandle`].
 //! * [`HttpSession`]: one CWMP session's HTTP side (TR-069 §3.4): one keep-alive connection,
-//!   cookies, Basic/Digest authentication, Inform redirects, timeouts, bounded bodies.
+//!   Basic/Digest authentication, the engine's cookies and timeouts, bounded bodies (the
+//!   engine decides redirects, cookies and the timeout; the session performs them).
 //! * [`TlsSettings`], [`ClientIdentity`]: trust anchors and client certificate (TR-069 §3.3).
 //!
 //! ```no_run
@@ -124,7 +125,6 @@
 
 mod auth;
 mod connreq;
-mod cookies;
 pub mod download;
 mod driver;
 mod error;
@@ -146,4 +146,6 @@ pub use udp::MAX_DATAGRAMS_PER_SECOND;
 #[cfg(test)]
 mod proptests;
 
-pub use transport::{HttpResponse, HttpSession, SessionAbort, TransportConfig, CONTENT_TYPE_XML};
+pub use transport::{
+    HttpResponse, HttpSession, PostRequest, SessionAbort, TransportConfig, CONTENT_TYPE_XML,
+};

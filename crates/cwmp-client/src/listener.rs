@@ -19,9 +19,9 @@
 //!   [`MAX_HEAD_SIZE`](cwmp_connreq::MAX_HEAD_SIZE); a connection serves at most
 //!   [`MAX_REQUESTS_PER_CONNECTION`] requests (a 401 keeps it open, because GenieACS retries
 //!   on the same socket; everything else closes it).
-//! * **Credentials** live in the store, which only the driver's thread may touch (design
-//!   invariant 5); the driver keeps a snapshot here ([`Credentials`]) and refreshes it on
-//!   every turn of its loop, so an ACS change applies to the next request.
+//! * **Credentials** are the engine's decision: every `ListenConnectionRequests` output
+//!   carries them, and the driver replaces the snapshot here ([`Credentials`]), so an ACS
+//!   change applies to the next request. Server nonces come from the client's one seed.
 //! * **Order.** The engine hears of an accepted request only after its 200 was written
 //!   (TR-069 §3.2.2: answer before starting the session).
 //! * **Rate limit.** The driver reports every session start (`HttpListener::session_started`):
@@ -30,9 +30,11 @@
 //!   rule is [`cwmp_connreq::ConnectionRequestServer`]'s.
 
 use cwmp_connreq::{
-    parse_request, ConnectionRequestServer, RateLimiter, RequestError, DEFAULT_BURST,
-    DEFAULT_REFILL, MAX_HEAD_SIZE,
+    parse_request, ConnectionRequestServer, Credentials as CrCredentials, RateLimiter,
+    RequestError, DEFAULT_BURST, DEFAULT_REFILL, MAX_HEAD_SIZE,
 };
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -86,9 +88,9 @@ impl Default for ConnectionRequestConfig {
     }
 }
 
-/// ConnectionRequestUsername / ConnectionRequestPassword as last read from the store (the
-/// project's one credentials type; `Debug` redacts the password).
-pub(crate) use cwmp_connreq::Credentials;
+/// The credentials a request must carry (the engine's, from its last
+/// `ListenConnectionRequests`).
+pub(crate) type Credentials = cwmp_engine::HttpCredentials;
 
 struct Shared {
     server: Mutex<ConnectionRequestServer>,
@@ -97,12 +99,15 @@ struct Shared {
     active: AtomicUsize,
     stop: AtomicBool,
     head_timeout: Duration,
+    /// Server nonces, from the client's one seed.
+    rng: Mutex<ChaCha8Rng>,
 }
 
 /// A running listener; dropping it closes the port (the accept thread is woken by a
 /// connection of our own; connections in progress end within their head timeout).
 pub(crate) struct HttpListener {
     local: SocketAddr,
+    path: String,
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
 }
@@ -123,6 +128,7 @@ impl HttpListener {
         config: &ConnectionRequestConfig,
         credentials: Arc<Mutex<Credentials>>,
         handle: ClientHandle,
+        seed: u64,
     ) -> io::Result<HttpListener> {
         let listener = TcpListener::bind(bind)?;
         let local = listener.local_addr()?;
@@ -136,6 +142,7 @@ impl HttpListener {
             active: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
             head_timeout: config.head_timeout,
+            rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed)),
         });
         let max = config.max_connections.max(1);
         let s = Arc::clone(&shared);
@@ -145,6 +152,7 @@ impl HttpListener {
         log::info!("connection-request listener on {local}");
         Ok(HttpListener {
             local,
+            path: path.to_owned(),
             shared,
             thread: Some(thread),
         })
@@ -153,6 +161,11 @@ impl HttpListener {
     /// The bound address.
     pub(crate) fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// The path served.
+    pub(crate) fn path(&self) -> &str {
+        &self.path
     }
 
     /// A CWMP session started: a new period for the rate limit (see
@@ -315,9 +328,18 @@ fn read_and_decide(
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .clone();
-                let random: [u8; 16] = rand::random();
+                let random: [u8; 16] = shared
+                    .rng
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .random();
                 let mut server = shared.server.lock().unwrap_or_else(|p| p.into_inner());
-                return Some(server.handle(Instant::now(), &request, &creds, random));
+                return Some(server.handle(
+                    Instant::now(),
+                    &request,
+                    &CrCredentials::new(creds.username, creds.password),
+                    random,
+                ));
             }
         }
         let left = deadline.saturating_duration_since(Instant::now());

@@ -7,24 +7,23 @@
 //!
 //! * the CWMP headers: `Content-Type: text/xml; charset="utf-8"` and `SOAPAction` as the
 //!   caller asks; an empty POST carries neither (TR-069 §3.4 "Empty POST");
-//! * the session's cookies ([`crate::cookies`]), dropped with the session;
+//! * the `Cookie` header the engine gives (the engine keeps the session's cookie jar and
+//!   gets every `Set-Cookie` back in [`HttpResponse::set_cookie`]);
 //! * Basic and Digest authentication on a 401, answered on the same connection
-//!   ([`crate::auth`]); pre-emptive Basic over TLS;
-//! * redirects (301, 302, 307) of the Inform only, at most `max_redirects` per session, the new
-//!   URL kept for this session only;
-//! * a per-response timeout and a bound on the body size.
+//!   ([`crate::auth`]); pre-emptive Basic over TLS; a new origin (after the engine followed a
+//!   redirect) starts unauthenticated;
+//! * the response timeout of each POST (the engine's, which follows `cwmp:SessionTimeout`)
+//!   and a bound on the body size.
 //!
-//! Every other status (200, 204, 4xx, 5xx) is returned to the caller as it is: the engine
-//! decides what a status means for the session.
+//! Every status but a 401 challenge (200, 204, 3xx with its `Location`, 4xx, 5xx) is
+//! returned to the caller as it is: the engine decides what a status means for the session,
+//! including whether a redirect is followed (TR-069 §3.4).
 //!
 //! ```text
-//!  post(body) ──► send ──► 401 ──► challenge answered? ──no──► Error::Authentication
-//!                  ▲        │              │yes (once, same connection)
-//!                  │        │              └──────────────────────┐
-//!                  │        ├─ 301/302/307 on the Inform ──► new URL (≤ 5) ─┤
-//!                  │        │                                                │
-//!                  └────────┴────────────────────────────────────────────────┘
-//!                           └─ anything else ──► HttpResponse { status, body }
+//!  send(request) ──► POST ──► 401 ──► challenge answered? ──no──► Error::Authentication
+//!                     ▲        │              │yes (once, same connection)
+//!                     └────────┴──────────────┘
+//!                              └─ anything else ──► HttpResponse { status, body, set_cookie, location }
 //! ```
 //!
 //! Connection identity: ureq does not say which connection a request used, so the session
@@ -33,9 +32,9 @@
 //! ureq version is pinned by `Cargo.lock`.
 
 use crate::auth::{self, Chosen, Credentials, DigestChallenge, DigestRequest};
-use crate::cookies::CookieJar;
 use crate::error::{from_ureq, Error};
 use crate::tls::TlsSettings;
+use cwmp_model::Url;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::net::{IpAddr, SocketAddr};
@@ -50,15 +49,14 @@ use ureq::unversioned::transport::{
 /// Tuning of the session transport. Every field has a documented default.
 #[derive(Debug, Clone)]
 pub struct TransportConfig {
-    /// How long to wait for each HTTP response (and for its body), default 30 s, the floor
-    /// TR-069 §3.4 sets ("wait at least 30 s").
+    /// How long [`HttpSession::post`] waits for each HTTP response (and for its body),
+    /// default 30 s, the floor TR-069 §3.4 sets ("wait at least 30 s"). The driver uses the
+    /// engine's timeout of each POST instead ([`PostRequest::timeout`]).
     pub response_timeout: Duration,
     /// How long to wait for the TCP connection and the TLS handshake, default 30 s.
     pub connect_timeout: Duration,
     /// Largest response body accepted, default 4 MiB; a larger one fails the session.
     pub max_response_body: u64,
-    /// Redirects followed in one session, default 5 (TR-069 §3.4).
-    pub max_redirects: u32,
     /// Send Basic credentials in the first request when the URL is https (TR-069 §3.4: "Over
     /// TLS the CPE SHOULD send Basic credentials pre-emptively"), default true. Over plain
     /// HTTP credentials are only ever sent in answer to a challenge.
@@ -73,7 +71,6 @@ impl Default for TransportConfig {
             response_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(30),
             max_response_body: 4 * 1024 * 1024,
-            max_redirects: 5,
             preemptive_basic_over_tls: true,
             user_agent: concat!("cwmp-client/", env!("CARGO_PKG_VERSION")).to_string(),
         }
@@ -83,10 +80,41 @@ impl Default for TransportConfig {
 /// The final HTTP response to one POST, as the engine sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {
-    /// The status code (200, 204, 4xx, 5xx; never a 401 challenge or a followed redirect).
+    /// The status code (200, 204, 3xx, 4xx, 5xx; never a 401 challenge that was answered).
     pub status: u16,
     /// The body, read completely (at most [`TransportConfig::max_response_body`] bytes).
     pub body: Vec<u8>,
+    /// Every `Set-Cookie` header value, in order.
+    pub set_cookie: Vec<String>,
+    /// The `Location` header, if any.
+    pub location: Option<String>,
+}
+
+impl HttpResponse {
+    /// The engine input for this response.
+    pub fn into_input(self) -> cwmp_engine::Input {
+        cwmp_engine::Input::HttpResponse {
+            status: self.status,
+            body: self.body,
+            set_cookie: self.set_cookie,
+            location: self.location,
+        }
+    }
+}
+
+/// One POST of a session, as the engine's [`cwmp_engine::Output::SendPost`] describes it.
+#[derive(Debug, Clone, Copy)]
+pub struct PostRequest<'a> {
+    /// Where to POST (the ACS URL or the Inform's redirect target).
+    pub url: &'a str,
+    /// The envelope, `None` for an empty POST.
+    pub body: Option<&'a [u8]>,
+    /// The `SOAPAction` value (`Some("")` = the header with an empty value).
+    pub soap_action: Option<&'a str>,
+    /// The `Cookie` header value.
+    pub cookie: Option<&'a str>,
+    /// How long to wait for the response.
+    pub timeout: Duration,
 }
 
 /// The media type of every POST that carries an envelope (TR-069 §3.4 "Content-Type").
@@ -178,19 +206,15 @@ impl Resolver for SessionResolver {
 pub struct HttpSession {
     agent: ureq::Agent,
     config: TransportConfig,
-    /// The URL in use: the ACS URL, or where the Inform was redirected.
-    url: String,
+    /// The URL of the last POST (the ACS URL, or where the engine was redirected).
+    url: Url,
     credentials: Option<Credentials>,
-    jar: CookieJar,
     auth: AuthState,
     rng: ChaCha8Rng,
     connections: Arc<AtomicU64>,
     /// Connection the previous response arrived on, and whether it announced `Connection: close`.
     last_conn: u64,
     last_close: bool,
-    /// POSTs that got a final answer (or failed); redirects are allowed only while this is 0.
-    posts_done: u32,
-    redirects: u32,
 }
 
 impl std::fmt::Debug for HttpSession {
@@ -198,8 +222,6 @@ impl std::fmt::Debug for HttpSession {
         f.debug_struct("HttpSession")
             .field("url", &self.url)
             .field("credentials", &self.credentials)
-            .field("posts_done", &self.posts_done)
-            .field("redirects", &self.redirects)
             .finish_non_exhaustive()
     }
 }
@@ -214,7 +236,7 @@ impl HttpSession {
         credentials: Option<Credentials>,
         seed: u64,
     ) -> Result<HttpSession, Error> {
-        let parsed = ParsedUrl::parse(url)?;
+        let parsed = parse_url(url)?;
         let connections = Arc::new(AtomicU64::new(0));
         let agent_config = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -238,32 +260,23 @@ impl HttpSession {
             .build();
         let connector = DefaultConnector::new().chain(CountConnections(connections.clone()));
         let agent = ureq::Agent::with_parts(agent_config, connector, SessionResolver::default());
-        let auth = match (
-            &credentials,
-            parsed.https && config.preemptive_basic_over_tls,
-        ) {
-            (Some(_), true) => AuthState::Basic,
-            _ => AuthState::None,
-        };
+        let auth = initial_auth(&credentials, &parsed, config);
         Ok(HttpSession {
             agent,
             config: config.clone(),
-            url: url.to_string(),
+            url: parsed,
             credentials,
-            jar: CookieJar::default(),
             auth,
             rng: ChaCha8Rng::seed_from_u64(seed),
             connections,
             last_conn: 0,
             last_close: false,
-            posts_done: 0,
-            redirects: 0,
         })
     }
 
-    /// The URL the session talks to (the ACS URL, or the redirect target of the Inform).
-    pub fn url(&self) -> &str {
-        &self.url
+    /// The URL of the last POST (the ACS URL, or where the engine was redirected).
+    pub fn url(&self) -> String {
+        self.url.to_string()
     }
 
     /// How many TCP connections the session has opened so far.
@@ -277,7 +290,8 @@ impl HttpSession {
         SessionAbort(self.agent.clone())
     }
 
-    /// Send one POST of the session and return the final response.
+    /// Send one POST to the session's URL with the configured response timeout and no
+    /// cookie, and return the final response (see [`send`](Self::send)).
     ///
     /// `body` is the envelope (`None` = empty POST: `Content-Length: 0`, no `Content-Type`, no
     /// `SOAPAction`); `soap_action` is the `SOAPAction` value (`Some("")` sends the header
@@ -287,16 +301,29 @@ impl HttpSession {
         body: Option<&[u8]>,
         soap_action: Option<&str>,
     ) -> Result<HttpResponse, Error> {
-        let result = self.post_inner(body, soap_action);
-        self.posts_done = self.posts_done.saturating_add(1);
-        result
+        let url = self.url.to_string();
+        let timeout = self.config.response_timeout;
+        self.send(&PostRequest {
+            url: &url,
+            body,
+            soap_action,
+            cookie: None,
+            timeout,
+        })
     }
 
-    fn post_inner(
-        &mut self,
-        body: Option<&[u8]>,
-        soap_action: Option<&str>,
-    ) -> Result<HttpResponse, Error> {
+    /// Send one POST of the session as the engine asked ([`cwmp_engine::Output::SendPost`])
+    /// and return the final response. A URL of another origin than the previous POST's (the
+    /// engine followed a redirect) starts unauthenticated: credentials answer a challenge of
+    /// one server.
+    pub fn send(&mut self, request: &PostRequest<'_>) -> Result<HttpResponse, Error> {
+        let target = parse_url(request.url)?;
+        if !target.same_origin(&self.url) {
+            self.auth = initial_auth(&self.credentials, &target, &self.config);
+            self.last_close = false;
+        }
+        self.url = target;
+        let (body, soap_action) = (request.body, request.soap_action);
         // A 401 is answered at most this often per POST (a first challenge, plus one more when
         // the connection changed under a Digest nonce), so a confused ACS cannot loop us.
         let mut auth_rounds = 0u32;
@@ -308,7 +335,7 @@ impl HttpSession {
             self.auth = AuthState::None;
         }
         loop {
-            let url = ParsedUrl::parse(&self.url)?;
+            let url = self.url.clone();
             // A challenge that came with `Connection: close` is answered on a new connection:
             // with a fresh cnonce (TR-069 §3.4 "fresh cnonce per new TCP connection").
             if self.last_close {
@@ -320,14 +347,23 @@ impl HttpSession {
             let authorization = self.authorization(&url, body.unwrap_or(&[]));
             let sent_credentials = authorization.is_some();
 
-            let mut req = self.agent.post(&self.url);
+            let timeout = Some(request.timeout);
+            let mut req = self
+                .agent
+                .post(url.to_string())
+                .config()
+                .timeout_send_request(timeout)
+                .timeout_send_body(timeout)
+                .timeout_recv_response(timeout)
+                .timeout_recv_body(timeout)
+                .build();
             if body.is_some() {
                 req = req.header("Content-Type", CONTENT_TYPE_XML);
                 if let Some(a) = soap_action {
                     req = req.header("SOAPAction", a);
                 }
             }
-            if let Some(c) = self.jar.header(url.https) {
+            if let Some(c) = request.cookie {
                 req = req.header("Cookie", c);
             }
             if let Some(a) = &authorization {
@@ -342,16 +378,17 @@ impl HttpSession {
             let conn = self.connections.load(Ordering::SeqCst);
             let new_connection = conn != before;
             if new_connection {
-                log::debug!("session uses connection #{conn} to {}", url.host);
+                log::debug!("session uses connection #{conn} to {}", url.host());
             }
             self.last_conn = conn;
 
             let status = resp.status().as_u16();
-            for v in resp.headers().get_all("set-cookie") {
-                if let Ok(s) = v.to_str() {
-                    self.jar.store(s);
-                }
-            }
+            let set_cookie: Vec<String> = resp
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok().map(str::to_string))
+                .collect();
             self.last_close = resp
                 .headers()
                 .get_all("connection")
@@ -378,59 +415,22 @@ impl HttpSession {
                 .read_to_vec()
                 .map_err(from_ureq)?;
 
-            match status {
-                401 => {
-                    auth_rounds += 1;
-                    self.handle_challenge(&challenges, sent_credentials, conn, auth_rounds)?;
-                }
-                301 | 302 | 307 => {
-                    if self.posts_done > 0 {
-                        return Err(Error::Redirect(format!(
-                            "HTTP {status} after the Inform (only the Inform may be redirected)"
-                        )));
-                    }
-                    self.redirects += 1;
-                    if self.redirects > self.config.max_redirects {
-                        return Err(Error::TooManyRedirects {
-                            limit: self.config.max_redirects,
-                        });
-                    }
-                    let Some(loc) = location else {
-                        return Err(Error::Redirect(format!("HTTP {status} without Location")));
-                    };
-                    let target = url.resolve(&loc)?;
-                    let new = ParsedUrl::parse(&target)?;
-                    if !new.same_origin(&url) {
-                        // Cookies and credentials answer a challenge of one server; another
-                        // server gets none of them until it asks.
-                        self.jar.clear();
-                        self.auth = match (&self.credentials, new.https) {
-                            (Some(_), true) if self.config.preemptive_basic_over_tls => {
-                                AuthState::Basic
-                            }
-                            _ => AuthState::None,
-                        };
-                    }
-                    log::info!("Inform redirected ({status}) to {target}");
-                    self.url = target;
-                }
-                300..=399 => {
-                    return Err(Error::Redirect(format!(
-                        "HTTP {status} is not a redirect CWMP follows (301, 302, 307)"
-                    )));
-                }
-                _ => {
-                    return Ok(HttpResponse {
-                        status,
-                        body: body_bytes,
-                    })
-                }
+            if status == 401 {
+                auth_rounds += 1;
+                self.handle_challenge(&challenges, sent_credentials, conn, auth_rounds)?;
+                continue;
             }
+            return Ok(HttpResponse {
+                status,
+                body: body_bytes,
+                set_cookie,
+                location,
+            });
         }
     }
 
     /// The `Authorization` header for the next request, if any.
-    fn authorization(&mut self, url: &ParsedUrl, body: &[u8]) -> Option<String> {
+    fn authorization(&mut self, url: &Url, body: &[u8]) -> Option<String> {
         let creds = self.credentials.as_ref()?;
         match &mut self.auth {
             AuthState::None => None,
@@ -442,7 +442,7 @@ impl HttpSession {
                     &d.challenge,
                     &DigestRequest {
                         method: "POST",
-                        uri: &url.request_target,
+                        uri: url.request_target(),
                         body,
                         cnonce: &d.cnonce,
                         nc: d.nc,
@@ -501,7 +501,7 @@ impl HttpSession {
             Some(Chosen::Basic) => {
                 // TR-069 §3.4: the ACS chooses the scheme; Basic without TLS is the ACS's
                 // choice (it MUST NOT make it), so it is answered but logged.
-                if !self.url.to_ascii_lowercase().starts_with("https:") {
+                if !self.url.is_https() {
                     log::warn!("the ACS asks for Basic authentication over plain HTTP");
                 }
                 self.auth = AuthState::Basic;
@@ -530,113 +530,25 @@ fn fresh_cnonce(rng: &mut ChaCha8Rng) -> String {
     format!("{:016x}", rng.random::<u64>())
 }
 
-/// The parts of an http(s) URL the transport needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ParsedUrl {
-    https: bool,
-    /// Host as written (lower-cased), IPv6 literals with brackets.
-    host: String,
-    port: u16,
-    /// `scheme://authority`, for resolving absolute-path references.
-    origin: String,
-    /// Path and query, as on the request line (`/` when empty).
-    request_target: String,
+/// The URL of a POST: http or https, no user information (the one URL parser,
+/// [`cwmp_model::Url`]).
+pub(crate) fn parse_url(url: &str) -> Result<Url, Error> {
+    Url::parse_http(url).map_err(|e| Error::InvalidConfig(format!("ACS URL {url:?}: {e}")))
 }
 
-impl ParsedUrl {
-    pub(crate) fn parse(url: &str) -> Result<ParsedUrl, Error> {
-        let bad = |m: &str| Error::InvalidConfig(format!("ACS URL {url:?}: {m}"));
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("no scheme"))?;
-        let https = match scheme.to_ascii_lowercase().as_str() {
-            "http" => false,
-            "https" => true,
-            _ => return Err(bad("scheme must be http or https")),
-        };
-        let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let authority = &rest[..auth_end];
-        let mut path = &rest[auth_end..];
-        if let Some(h) = path.find('#') {
-            path = &path[..h];
-        }
-        if authority.contains('@') {
-            return Err(bad("user information in the URL is not supported"));
-        }
-        let (host, port) = if let Some(stripped) = authority.strip_prefix('[') {
-            let close = stripped.find(']').ok_or_else(|| bad("bad IPv6 literal"))?;
-            let host = &authority[..close + 2];
-            let after = &stripped[close + 1..];
-            let port = match after.strip_prefix(':') {
-                Some(p) => p.parse().map_err(|_| bad("bad port"))?,
-                None if after.is_empty() => default_port(https),
-                None => return Err(bad("bad authority")),
-            };
-            (host.to_string(), port)
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h.to_string(), p.parse().map_err(|_| bad("bad port"))?),
-                None => (authority.to_string(), default_port(https)),
-            }
-        };
-        if host.is_empty() {
-            return Err(bad("no host"));
-        }
-        if url.chars().any(|c| c.is_control() || c == ' ') {
-            return Err(bad("spaces or control characters"));
-        }
-        let request_target = if path.is_empty() || path.starts_with('?') {
-            format!("/{path}")
-        } else {
-            path.to_string()
-        };
-        Ok(ParsedUrl {
-            https,
-            host: host.to_ascii_lowercase(),
-            port,
-            origin: format!("{}://{}", if https { "https" } else { "http" }, authority),
-            request_target,
-        })
-    }
-
-    fn same_origin(&self, other: &ParsedUrl) -> bool {
-        self.https == other.https && self.host == other.host && self.port == other.port
-    }
-
-    /// Resolve a `Location` value (RFC 7231 §7.1.2 allows a relative reference).
-    pub(crate) fn resolve(&self, location: &str) -> Result<String, Error> {
-        let loc = location.trim();
-        let lower = loc.to_ascii_lowercase();
-        if lower.starts_with("http://") || lower.starts_with("https://") {
-            return Ok(loc.to_string());
-        }
-        if loc.contains("://") {
-            return Err(Error::Redirect(format!(
-                "Location {loc:?} is not an http or https URL"
-            )));
-        }
-        if let Some(rest) = loc.strip_prefix("//") {
-            return Ok(format!(
-                "{}://{rest}",
-                if self.https { "https" } else { "http" }
-            ));
-        }
-        if loc.starts_with('/') {
-            return Ok(format!("{}{loc}", self.origin));
-        }
-        if loc.is_empty() {
-            return Err(Error::Redirect("empty Location".into()));
-        }
-        // A relative path: replace the last segment of the current path.
-        let path = self.request_target.split('?').next().unwrap_or("/");
-        let dir = &path[..path.rfind('/').map(|i| i + 1).unwrap_or(0)];
-        Ok(format!("{}{dir}{loc}", self.origin))
-    }
-}
-
-fn default_port(https: bool) -> u16 {
-    if https {
-        443
-    } else {
-        80
+/// The authentication state a session (or a new origin) starts with: pre-emptive Basic over
+/// TLS when credentials are configured (TR-069 §3.4), else none until challenged.
+fn initial_auth(
+    credentials: &Option<Credentials>,
+    url: &Url,
+    config: &TransportConfig,
+) -> AuthState {
+    match (
+        credentials,
+        url.is_https() && config.preemptive_basic_over_tls,
+    ) {
+        (Some(_), true) => AuthState::Basic,
+        _ => AuthState::None,
     }
 }
 
@@ -645,16 +557,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn url_parsing() {
-        let u = ParsedUrl::parse("https://ACS.example.com:7548/cwmp?x=1").expect("ok");
-        assert!(u.https);
-        assert_eq!(u.host, "acs.example.com");
-        assert_eq!(u.port, 7548);
-        assert_eq!(u.request_target, "/cwmp?x=1");
-        let u = ParsedUrl::parse("http://127.0.0.1").expect("ok");
-        assert_eq!((u.port, u.request_target.as_str()), (80, "/"));
-        let u = ParsedUrl::parse("http://[::1]:8080/a").expect("ok");
-        assert_eq!((u.host.as_str(), u.port), ("[::1]", 8080));
+    fn post_urls_are_http_without_user_information() {
+        assert!(parse_url("https://ACS.example.com:7548/cwmp?x=1").is_ok());
         for bad in [
             "",
             "ftp://x/",
@@ -664,18 +568,7 @@ mod tests {
             "http://u@h/",
             "h/x",
         ] {
-            assert!(ParsedUrl::parse(bad).is_err(), "{bad}");
+            assert!(parse_url(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn location_resolution() {
-        let u = ParsedUrl::parse("http://acs:7547/a/b").expect("ok");
-        assert_eq!(u.resolve("https://other/x").expect("ok"), "https://other/x");
-        assert_eq!(u.resolve("/c").expect("ok"), "http://acs:7547/c");
-        assert_eq!(u.resolve("c").expect("ok"), "http://acs:7547/a/c");
-        assert_eq!(u.resolve("//h2:1/z").expect("ok"), "http://h2:1/z");
-        assert!(u.resolve("ftp://x/").is_err());
-        assert!(u.resolve("").is_err());
     }
 }

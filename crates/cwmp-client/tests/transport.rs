@@ -3,8 +3,10 @@
 //! Every test is bounded in time: the fake ACS stops when dropped, and the transport's
 //! timeouts are shortened where a test waits for one.
 
-use cwmp_client::{ClientIdentity, Credentials, Error, HttpSession, TlsSettings, TransportConfig};
-use cwmp_testkit::acs::{FakeAcs, Fault, HttpsOptions, RecordedRequest, Redirect, Reply, TestCa};
+use cwmp_client::{
+    ClientIdentity, Credentials, Error, HttpSession, PostRequest, TlsSettings, TransportConfig,
+};
+use cwmp_testkit::acs::{FakeAcs, Fault, HttpsOptions, RecordedRequest, Reply, TestCa};
 use std::time::{Duration, Instant};
 
 const INFORM: &[u8] = b"<soap-env:Envelope>Inform placeholder</soap-env:Envelope>";
@@ -256,130 +258,75 @@ fn digest_wrong_password_fails_the_session() {
     );
 }
 
+/// Cookies and redirects are the engine's (TR-069 §3.4): the transport sends the `Cookie`
+/// header it is given and hands every `Set-Cookie`, a 3xx and its `Location` back as they are.
+/// The rules themselves are tested in the engine and in the behavioural suite.
 #[test]
-fn cookies_returned_within_a_session_and_not_across_sessions() {
-    let long = "x".repeat(600);
+fn cookies_and_redirects_are_handed_to_the_engine() {
     let acs = FakeAcs::builder()
         .replies([
             ok_reply()
                 .with_header("Set-Cookie", "session=d9b1768a150193b5")
-                .with_header("Set-Cookie", &format!("big={long}; Path=/")),
-            ok_reply(),
-            Reply::no_content(),
-            ok_reply(),
+                .with_header("Set-Cookie", "b=2; Path=/"),
+            Reply::status(307).with_header("Location", "/moved"),
+            Reply::status(303).with_header("Location", "/x"),
         ])
         .start()
         .expect("acs");
     let mut s = session(&acs, None);
-    s.post(Some(INFORM), Some("")).expect("inform");
-    s.post(None, None).expect("empty");
-    s.post(None, None).expect("end");
-    drop(s);
-    let mut s2 = session(&acs, None);
-    s2.post(Some(INFORM), Some("")).expect("next session");
+    let r = s.post(Some(INFORM), Some("")).expect("inform");
+    assert_eq!(
+        r.set_cookie,
+        ["session=d9b1768a150193b5", "b=2; Path=/"],
+        "every Set-Cookie, in order"
+    );
+    let request = PostRequest {
+        url: acs.url(),
+        body: None,
+        soap_action: None,
+        cookie: Some("session=d9b1768a150193b5; b=2"),
+        timeout: Duration::from_secs(5),
+    };
+    let r = s.send(&request).expect("empty");
+    assert_eq!((r.status, r.location.as_deref()), (307, Some("/moved")));
+    let r = s.send(&request).expect("303 is passed on too");
+    assert_eq!(r.status, 303);
     let reqs = acs.requests();
     assert!(!reqs[0].has_header("cookie"));
-    let expect = format!("session=d9b1768a150193b5; big={long}");
-    assert_eq!(reqs[1].header("cookie"), Some(expect.as_str()));
-    assert_eq!(reqs[2].header("cookie"), Some(expect.as_str()));
-    assert!(
-        !reqs[3].has_header("cookie"),
-        "cookies do not outlive the session"
+    assert_eq!(
+        reqs[1].header("cookie"),
+        Some("session=d9b1768a150193b5; b=2")
     );
-}
-
-#[test]
-fn redirect_of_the_inform_is_followed_for_this_session_only() {
-    let acs = FakeAcs::builder()
-        .redirect(Redirect {
-            path: "/acs".into(),
-            location: "/moved".into(),
-            status: 307,
-            times: None,
-        })
-        .replies([ok_reply(), ok_reply(), ok_reply()])
-        .start()
-        .expect("acs");
-    let mut s = session(&acs, None);
-    assert_eq!(s.post(Some(INFORM), Some("")).expect("inform").status, 200);
-    assert_eq!(s.url(), acs.url_for("/moved"));
-    s.post(None, None).expect("empty");
-    drop(s);
-    let mut s2 = session(&acs, None);
-    s2.post(Some(INFORM), Some("")).expect("next session");
-    let paths: Vec<String> = acs.requests().iter().map(|r| r.path.clone()).collect();
-    assert_eq!(paths, ["/acs", "/moved", "/moved", "/acs", "/moved"]);
-    let reqs = acs.requests();
-    assert_eq!(reqs[1].body, INFORM, "the Inform is resent as it was");
-}
-
-#[test]
-fn redirect_statuses_301_302_followed_to_absolute_urls() {
-    for status in [301, 302] {
-        let acs = FakeAcs::builder()
-            .replies([ok_reply()])
-            .start()
-            .expect("acs");
-        let target = acs.url_for("/other");
-        let acs2 = FakeAcs::builder()
-            .redirect(Redirect {
-                path: "/acs".into(),
-                location: target.clone(),
-                status,
-                times: None,
-            })
-            .start()
-            .expect("redirecting acs");
-        let mut s = session(&acs2, None);
-        assert_eq!(s.post(Some(INFORM), Some("")).expect("inform").status, 200);
-        assert_eq!(s.url(), target);
-        assert_eq!(acs.requests().len(), 1);
-    }
-}
-
-#[test]
-fn at_most_five_redirects_per_session() {
-    let acs = FakeAcs::builder()
-        .redirect(Redirect {
-            path: "/acs".into(),
-            location: "/acs".into(),
-            status: 302,
-            times: None,
-        })
-        .start()
-        .expect("acs");
-    let mut s = session(&acs, None);
-    let e = s.post(Some(INFORM), Some("")).expect_err("loop");
-    assert_eq!(e, Error::TooManyRedirects { limit: 5 });
     assert_eq!(
         acs.requests().len(),
-        6,
-        "the first POST and five redirected ones"
+        3,
+        "no redirect followed by the transport"
     );
 }
 
+/// A POST waits as long as its request says: the engine's timeout, which follows
+/// `cwmp:SessionTimeout`, not the transport's default.
 #[test]
-fn redirect_after_the_inform_fails_the_session() {
+fn each_post_waits_as_long_as_the_engine_says() {
     let acs = FakeAcs::builder()
-        .replies([
-            ok_reply(),
-            Reply::status(307).with_header("Location", "/elsewhere"),
-        ])
+        .replies([Reply::xml("<late/>").with_delay(Duration::from_secs(2))])
         .start()
         .expect("acs");
-    let mut s = session(&acs, None);
-    s.post(Some(INFORM), Some("")).expect("inform");
-    let e = s.post(None, None).expect_err("3xx later in the session");
-    assert!(matches!(e, Error::Redirect(_)), "{e}");
-    // 303 is not a CWMP redirect even on the Inform.
-    let acs = FakeAcs::builder()
-        .replies([Reply::status(303).with_header("Location", "/x")])
-        .start()
-        .expect("acs");
-    let e = session(&acs, None)
-        .post(Some(INFORM), Some(""))
-        .expect_err("303");
-    assert!(matches!(e, Error::Redirect(_)), "{e}");
+    let cfg = TransportConfig {
+        response_timeout: Duration::from_millis(500),
+        ..config()
+    };
+    let mut s = HttpSession::new(&cfg, &TlsSettings::new(), acs.url(), None, 1).expect("s");
+    let r = s
+        .send(&PostRequest {
+            url: acs.url(),
+            body: Some(INFORM),
+            soap_action: Some(""),
+            cookie: None,
+            timeout: Duration::from_secs(10),
+        })
+        .expect("the request's own timeout, not the configured 0.5 s");
+    assert_eq!(r.body, b"<late/>");
 }
 
 #[test]

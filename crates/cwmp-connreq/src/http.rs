@@ -63,19 +63,17 @@ impl HttpRequest {
     /// The path part of the target: the query is dropped (the spec says anything carried in the
     /// request SHOULD be ignored), and an absolute-form target (`http://host:port/path`, which
     /// RFC 9112 §3.2.2 requires servers to accept) is reduced to its path (`/` when empty).
-    pub fn path(&self) -> &str {
-        let mut t = self.target.as_str();
-        if let Some(rest) = strip_scheme(t) {
-            // Skip the authority: everything up to the first '/', '?' or the end.
-            let end = rest.find(['/', '?']).unwrap_or(rest.len());
-            t = rest.get(end..).unwrap_or("");
-            if t.is_empty() || t.starts_with('?') {
-                return "/";
-            }
+    ///
+    /// An absolute-form target is parsed by the one URL parser ([`cwmp_model::Url`]); one
+    /// that is not an http(s) URL has no path (`""`, which matches nothing).
+    pub fn path(&self) -> std::borrow::Cow<'_, str> {
+        let t = self.target.as_str();
+        if t.starts_with('/') {
+            return std::borrow::Cow::Borrowed(t.split('?').next().unwrap_or(t));
         }
-        match t.find('?') {
-            Some(q) => t.get(..q).unwrap_or(t),
-            None => t,
+        match cwmp_model::Url::parse(t) {
+            Ok(u) if u.is_http() => std::borrow::Cow::Owned(u.path().to_owned()),
+            _ => std::borrow::Cow::Borrowed(""),
         }
     }
 
@@ -156,15 +154,6 @@ impl fmt::Debug for HttpRequest {
             .field("headers", &Headers(&self.headers))
             .field("head_len", &self.head_len)
             .finish()
-    }
-}
-
-fn strip_scheme(t: &str) -> Option<&str> {
-    let (scheme, rest) = t.split_once("://")?;
-    if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") {
-        Some(rest)
-    } else {
-        None
     }
 }
 
@@ -537,13 +526,13 @@ mod tests {
             parse_request(format!("GET {t} HTTP/1.1\r\n\r\n").as_bytes())
                 .unwrap()
                 .path()
-                .to_owned()
+                .into_owned()
         };
         assert_eq!(p("/cr?x=1"), "/cr");
         assert_eq!(p("http://10.0.0.1:7547/cr?x"), "/cr");
         assert_eq!(p("http://10.0.0.1:7547"), "/");
         assert_eq!(p("http://10.0.0.1:7547?q"), "/");
-        assert_eq!(p("*"), "*");
+        assert_eq!(p("*"), "", "the asterisk form has no path");
     }
 
     #[test]

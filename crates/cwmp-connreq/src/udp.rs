@@ -33,6 +33,7 @@
 //! * Bounds: at most [`MAX_UDP_REQUEST_SIZE`] bytes, fields at most [`MAX_FIELD_LEN`] bytes,
 //!   at most [`MAX_QUERY_PAIRS`] query pairs.
 
+use cwmp_model::url::{percent_decode, percent_encode};
 use std::collections::VecDeque;
 use std::fmt;
 
@@ -223,48 +224,6 @@ pub fn parse_udp_request(bytes: &[u8]) -> Result<UdpConnRequest, UdpRequestError
             sig: sig_raw,
         },
     })
-}
-
-/// Strict RFC 3986 percent-decoding: `%` must be followed by two hex digits and the result must
-/// be UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hi = hex_val(*bytes.get(i + 1)?)?;
-            let lo = hex_val(*bytes.get(i + 2)?)?;
-            out.push((hi << 4) | lo);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Percent-encodes everything outside RFC 3986 `unreserved`.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// The signature of TR-069 Annex G: lower-case hex HMAC-SHA1 keyed with ConnectionRequestPassword

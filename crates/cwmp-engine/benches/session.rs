@@ -92,14 +92,8 @@ fn bench_session(c: &mut Criterion) {
                 return (step, sent);
             }
             let input = match msgs.get(step) {
-                Some(m) => Input::HttpResponse {
-                    status: 200,
-                    body: m.clone(),
-                },
-                None => Input::HttpResponse {
-                    status: 204,
-                    body: Vec::new(),
-                },
+                Some(m) => Input::http_response(200, m.clone()),
+                None => Input::http_response(204, Vec::new()),
             };
             step += 1;
             agent.handle_input(store, clock.now(), input);

@@ -29,9 +29,11 @@
 
 use crate::clock::{self, Now, CLOCK_STEP_TOLERANCE};
 use crate::config::AgentConfig;
+use crate::connreq::ConnReq;
+use crate::cookies::CookieJar;
 use crate::error::Error;
 use crate::event::{EventCode, EventQueue, QueuedEvent};
-use crate::io::{BootReason, DownloadRequest, Input, Output, SoapAction};
+use crate::io::{BootReason, DownloadRequest, HttpCredentials, Input, Output, SoapAction};
 use crate::periodic::{self, PeriodicConfig};
 use crate::retry::{self, DEFAULT_RETRY_MINIMUM_WAIT, DEFAULT_RETRY_MULTIPLIER};
 use crate::state::{
@@ -40,7 +42,7 @@ use crate::state::{
 use crate::stun::{self, Gate, StunHost};
 use crate::timer::{Timer, TimerTable};
 use crate::trace::TraceEvent;
-use cwmp_model::{DateTime, ParameterStore, Value};
+use cwmp_model::{DateTime, ParameterStore, Url, Value};
 use cwmp_soap::{Body, CwmpNamespace, Envelope, Header};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -218,6 +220,11 @@ pub struct Agent {
     follow_up: bool,
     /// STUN binding and UDP connection requests (TR-069 Annex G).
     stun: StunHost,
+    /// The HTTP connection-request listener's settings (TR-069 §3.2.2).
+    connreq: ConnReq,
+    /// The ConnectionRequestURL value the engine wrote before the boot diff: its echo from the
+    /// store's listener is not a change (the boot Inform's diff covers it).
+    connreq_url_echo: Option<String>,
 }
 
 /// A parameter changed by non-ACS means, remembered for the next Inform (TR-069 Annex A.3.3.1).
@@ -242,6 +249,9 @@ enum Awaiting {
 #[derive(Debug)]
 struct Session {
     id: u64,
+    /// `ManagementServer.URL` as read when the session started (what BOOTSTRAP is tied to).
+    acs_url: String,
+    /// Where the POSTs go: `acs_url`, or where the Inform was redirected.
     url: String,
     ns: CwmpNamespace,
     awaiting: Option<Awaiting>,
@@ -260,7 +270,18 @@ struct Session {
     progress: bool,
     reboot: Option<String>,
     factory_reset: bool,
+    /// The session's cookies (TR-069 §3.4), dropped with the session.
+    cookies: CookieJar,
+    /// Redirects of the Inform followed so far (at most [`MAX_REDIRECTS`]).
+    redirects: u32,
+    /// The Inform envelope, kept until its response arrives: a redirect re-sends it.
+    inform_body: Option<Vec<u8>>,
+    /// `ManagementServer.Username` / `Password` as read when the session started.
+    credentials: Option<HttpCredentials>,
 }
+
+/// Redirects of the Inform followed in one session (TR-069 §3.4: "at most 5").
+pub const MAX_REDIRECTS: u32 = 5;
 
 /// How a session ended.
 enum End {
@@ -383,6 +404,8 @@ impl Agent {
             pending_start: false,
             follow_up: false,
             stun: StunHost::new(seed),
+            connreq: ConnReq::default(),
+            connreq_url_echo: None,
             config,
         })
     }
@@ -401,8 +424,22 @@ impl Agent {
         self.check_clock(store, now);
         match input {
             Input::Timeout => self.handle_timeout(store, now),
-            Input::HttpResponse { status, body } => {
-                self.handle_http_response(store, now, status, &body)
+            Input::HttpResponse {
+                status,
+                body,
+                set_cookie,
+                location,
+            } => self.handle_http_response(store, now, status, &body, &set_cookie, location),
+            Input::ConnectionRequestListening { local } => {
+                let root = self.config.root.clone();
+                let written = self.connreq.listening(store, &root, local);
+                self.connreq_url_written(store, now, written);
+            }
+            Input::ConnectionRequestListenFailed { reason } => {
+                self.note(|| format!("connection-request listener not open: {reason}"));
+                let root = self.config.root.clone();
+                let written = self.connreq.listen_failed(store, &root, now.mono);
+                self.connreq_url_written(store, now, written);
             }
             Input::HttpFailed { reason } => {
                 if self.session.as_ref().is_some_and(|s| s.awaiting.is_some()) {
@@ -438,8 +475,46 @@ impl Agent {
             }
         }
         self.stun_sync(store, now);
+        self.connreq_sync(store, now);
         self.maybe_start_session(store, now);
         self.flush_persist();
+    }
+
+    /// Keeps the connection-request listener in step with the store (see `connreq.rs`).
+    fn connreq_sync<S: ParameterStore + ?Sized>(&mut self, store: &mut S, now: Now) {
+        if !self.config.connection_requests {
+            return;
+        }
+        let root = self.config.root.clone();
+        let mut out = Vec::new();
+        let written = self
+            .connreq
+            .sync(store, &root, now.mono, &mut self.rng, &mut out);
+        self.outputs.extend(out);
+        match self.connreq.deadline() {
+            Some(at) => self.timers.set(Timer::ConnectionRequestListen, at),
+            None => self.timers.stop(Timer::ConnectionRequestListen),
+        }
+        self.connreq_url_written(store, now, written);
+    }
+
+    /// The engine rewrote ConnectionRequestURL: a value change like any other, except before
+    /// the first Inform, whose boot diff reports it.
+    fn connreq_url_written<S: ParameterStore + ?Sized>(
+        &mut self,
+        store: &mut S,
+        now: Now,
+        written: Option<String>,
+    ) {
+        let Some(name) = written else { return };
+        if self.boot_diff_done {
+            self.handle_value_changed(store, now, &[name]);
+        } else {
+            self.connreq_url_echo = match store.internal_value(&name) {
+                Some(Value::String(v)) => Some(v),
+                _ => None,
+            };
+        }
     }
 
     /// An authenticated connection request, HTTP (TR-069 §3.2.2) or UDP (§8.3).
@@ -663,6 +738,7 @@ impl Agent {
                     }
                 }
                 Timer::TransferStart => self.start_due_transfers(now),
+                Timer::ConnectionRequestListen => {} // connreq_sync asks again
                 Timer::Stun => {
                     let root = self.config.root.clone();
                     self.stun.handle_timeout(store, &root, now.mono);
@@ -880,6 +956,13 @@ impl Agent {
         let mut settings = false;
         for name in changed {
             let r = rel(name);
+            if r == crate::connreq::names::URL {
+                if let Some(echo) = self.connreq_url_echo.take() {
+                    if matches!(store.internal_value(name), Some(Value::String(v)) if v == echo) {
+                        continue;
+                    }
+                }
+            }
             if r == stun::names::UDP_ADDRESS {
                 let value = self
                     .param(store, stun::names::UDP_ADDRESS)
@@ -1122,6 +1205,10 @@ impl Agent {
         if self.session.is_some() || self.halted || !self.pending_start {
             return;
         }
+        if self.connreq.holds_session() {
+            // The listener's address is on its way: the Inform must carry it.
+            return;
+        }
         if !(self.has_urgent_reasons() || self.has_active_changes()) {
             self.pending_start = false;
             return;
@@ -1155,8 +1242,21 @@ impl Agent {
             }
         }
         let built = crate::inform::build(self, store, now);
+        let root = &self.config.root;
+        let username = self.param(store, "ManagementServer.Username");
+        let credentials = match username {
+            Some(Value::String(u)) if !u.is_empty() => Some(HttpCredentials {
+                username: u,
+                password: match store.internal_value(&format!("{root}ManagementServer.Password")) {
+                    Some(Value::String(p)) => p,
+                    _ => String::new(),
+                },
+            }),
+            _ => None,
+        };
         self.session = Some(Session {
             id,
+            acs_url: url.clone(),
             url: url.clone(),
             ns,
             awaiting: None,
@@ -1172,6 +1272,10 @@ impl Agent {
             progress: false,
             reboot: None,
             factory_reset: false,
+            cookies: CookieJar::default(),
+            redirects: 0,
+            inform_body: None,
+            credentials,
         });
         self.emit_action(Output::SessionStarted { session_id: id });
         let retry_count = self.retry_count;
@@ -1250,7 +1354,13 @@ impl Agent {
             return;
         };
         s.awaiting = Some(awaiting);
+        if awaiting == Awaiting::InformResponse {
+            s.inform_body = body.clone();
+        }
         let (url, sid, timeout) = (s.url.clone(), s.id, s.response_timeout);
+        let https = Url::parse(&url).is_ok_and(|u| u.is_https());
+        let cookie = s.cookies.header(https);
+        let credentials = s.credentials.clone();
         let bytes = body.as_ref().map_or(0, Vec::len);
         self.trace(|| TraceEvent::MessageSent {
             session_id: sid,
@@ -1269,6 +1379,9 @@ impl Agent {
             body,
             soap_action,
             session_id: sid,
+            cookie,
+            timeout,
+            credentials,
         });
         self.arm(Timer::Response, clock::add(now.mono, timeout), now);
     }
@@ -1348,6 +1461,8 @@ impl Agent {
         now: Now,
         status: u16,
         body: &[u8],
+        set_cookie: &[String],
+        location: Option<String>,
     ) {
         let Some(s) = self.session.as_mut() else {
             return;
@@ -1356,7 +1471,19 @@ impl Agent {
             return;
         };
         let sid = s.id;
+        let mut refused = Vec::new();
+        for c in set_cookie {
+            if let Err(why) = s.cookies.store(c) {
+                refused.push(why);
+            }
+        }
         self.timers.stop(Timer::Response);
+        for why in refused {
+            self.note(|| why.to_owned());
+        }
+        if matches!(status, 300..=399) {
+            return self.redirect(store, now, awaiting, status, location);
+        }
 
         let empty = body.iter().all(|b| b.is_ascii_whitespace());
         let parsed = if empty {
@@ -1410,6 +1537,64 @@ impl Agent {
             }
             Awaiting::AcsMessage => self.on_acs_message(store, now, env),
         }
+    }
+
+    /// A 3xx (TR-069 §3.4): only the Inform is redirected, only with 301, 302 or 307, at
+    /// most [`MAX_REDIRECTS`] times; the target holds for the rest of the session. Cookies
+    /// belong to one server: a new origin starts with none.
+    fn redirect<S: ParameterStore + ?Sized>(
+        &mut self,
+        store: &mut S,
+        now: Now,
+        awaiting: Awaiting,
+        status: u16,
+        location: Option<String>,
+    ) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        let failure = if awaiting != Awaiting::InformResponse {
+            Some(format!(
+                "HTTP {status} after the Inform (only the Inform may be redirected)"
+            ))
+        } else if !matches!(status, 301 | 302 | 307) {
+            Some(format!(
+                "HTTP {status} is not a redirect CWMP follows (301, 302, 307)"
+            ))
+        } else if s.redirects >= MAX_REDIRECTS {
+            Some(format!("more than {MAX_REDIRECTS} redirects"))
+        } else {
+            match (location, Url::parse_http(&s.url)) {
+                (None, _) => Some(format!("HTTP {status} without Location")),
+                (Some(_), Err(e)) => Some(format!("ACS URL: {e}")),
+                (Some(loc), Ok(base)) => match base.join(&loc) {
+                    Ok(target) if target.is_http() => {
+                        if !target.same_origin(&base) {
+                            s.cookies.clear();
+                        }
+                        s.redirects += 1;
+                        s.url = target.serialize();
+                        None
+                    }
+                    Ok(target) => Some(format!("Location {target} is not an http or https URL")),
+                    Err(e) => Some(format!("bad Location: {e}")),
+                },
+            }
+        };
+        if let Some(reason) = failure {
+            return self.end_session(store, now, End::Failed(reason));
+        }
+        let url = s.url.clone();
+        let body = s.inform_body.clone();
+        self.note(|| format!("Inform redirected ({status}) to {url}"));
+        self.send_post(
+            now,
+            body,
+            Awaiting::InformResponse,
+            "Inform".into(),
+            None,
+            vec![format!("redirected to {url}")],
+        );
     }
 
     fn on_inform_reply<S: ParameterStore + ?Sized>(
@@ -1478,7 +1663,7 @@ impl Agent {
         let changes = std::mem::take(&mut s.carried_changes);
         let bootstrap = s.carried_bootstrap;
         let reported_update = std::mem::take(&mut s.reported_update);
-        let url = s.url.clone();
+        let url = s.acs_url.clone();
         let before = self.events.persistent().len();
         let removed = self.events.remove_ids(&carried);
         if self.events.persistent().len() != before {

@@ -36,6 +36,12 @@ pub struct AgentConfig {
     pub soap_limits: cwmp_soap::Limits,
     /// Emit [`crate::Output::Trace`] events. Default false.
     pub trace: bool,
+    /// The embedder listens for HTTP connection requests: the engine decides when
+    /// (`HTTPConnectionRequestEnable`), with which credentials, and writes
+    /// `ConnectionRequestURL` from the address the embedder reports (see
+    /// [`crate::Output::ListenConnectionRequests`]). Default false: the embedder runs no
+    /// listener and the engine leaves those parameters alone.
+    pub connection_requests: bool,
 }
 
 /// The response-timeout floor of TR-069 §3.4.
@@ -54,6 +60,7 @@ impl Default for AgentConfig {
             max_changed_parameters: 1024,
             soap_limits: cwmp_soap::Limits::default(),
             trace: false,
+            connection_requests: false,
         }
     }
 }

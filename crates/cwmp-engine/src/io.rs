@@ -16,15 +16,23 @@ pub enum Input {
     /// The final HTTP response to the last [`Output::SendPost`]: after the driver has dealt
     /// with authentication (401 challenges), redirects of the Inform and TLS. `body` is the
     /// decoded (de-chunked, decompressed) body.
+    ///
+    /// Redirects (301, 302, 307) are not followed by the driver: it hands them in with their
+    /// `Location`, and the engine decides (TR-069 §3.4: only the Inform, at most 5). Every
+    /// `Set-Cookie` header goes in `set_cookie`: the engine keeps the session's cookies.
     HttpResponse {
         /// The HTTP status code.
         status: u16,
         /// The response body (empty for 204).
         body: Vec<u8>,
+        /// The values of every `Set-Cookie` header, in order.
+        set_cookie: Vec<String>,
+        /// The `Location` header, if any.
+        location: Option<String>,
     },
     /// The last [`Output::SendPost`] got no usable response: connect, DNS or TLS failure, the
-    /// connection closed, the driver's own timeout, a 401 after credentials were sent, a
-    /// redirect loop (TR-069 §3.4, §3.2.1.1). The session fails.
+    /// connection closed, no response within the POST's `timeout`, a 401 after credentials
+    /// were sent (TR-069 §3.4, §3.2.1.1). The session fails.
     HttpFailed {
         /// Why, for traces (must not contain secrets).
         reason: String,
@@ -32,6 +40,19 @@ pub enum Input {
     /// An authenticated Connection Request arrived (TR-069 §3.2.2; the driver checked the Digest
     /// credentials and answered 200 already). Raises `6 CONNECTION REQUEST`.
     ConnectionRequest,
+    /// The connection-request listener asked for with [`Output::ListenConnectionRequests`] is
+    /// open. `local` is the address the ACS must use: the IP of the interface towards the ACS
+    /// host (never `0.0.0.0`) and the bound port. The engine writes `ConnectionRequestURL`.
+    ConnectionRequestListening {
+        /// The listener's address as the ACS reaches it.
+        local: SocketAddr,
+    },
+    /// The listener asked for could not be opened (the port is taken, no permission); the
+    /// engine asks again later.
+    ConnectionRequestListenFailed {
+        /// Why, for the log.
+        reason: String,
+    },
     /// Parameters changed by a means other than the ACS (the store's
     /// [`cwmp_model::ChangeListener`], relayed by the driver). Passive and active notification
     /// are decided here from the parameters' attributes; changes to the periodic inform or ACS
@@ -83,6 +104,18 @@ pub enum Input {
     },
 }
 
+impl Input {
+    /// An [`Input::HttpResponse`] without cookies or `Location`.
+    pub fn http_response(status: u16, body: Vec<u8>) -> Input {
+        Input::HttpResponse {
+            status,
+            body,
+            set_cookie: Vec::new(),
+            location: None,
+        }
+    }
+}
+
 /// What the embedder must do, drained with [`crate::Agent::poll_output`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -95,11 +128,13 @@ pub enum Output {
     /// POST this to the ACS and answer with [`Input::HttpResponse`] or [`Input::HttpFailed`].
     ///
     /// Add `Content-Type: text/xml; charset="utf-8"` when `body` is `Some`, nothing when it is
-    /// `None` (an empty POST: `Content-Length: 0`). If the Inform was redirected (301/302/307),
-    /// keep posting to the redirect target for the rest of the session; `url` is always the
-    /// configured ACS URL.
+    /// `None` (an empty POST: `Content-Length: 0`). Send `cookie` as the `Cookie` header. Keep
+    /// one connection per session and origin (keep-alive); answer a 401 challenge (Basic or
+    /// Digest) with `credentials` on the same connection; give up after `timeout` without a
+    /// response. Everything else is the engine's: redirects, cookies, the timeout's value.
     SendPost {
-        /// `ManagementServer.URL` as read when the session started.
+        /// Where to POST: `ManagementServer.URL` as read when the session started, or where
+        /// the Inform was redirected.
         url: String,
         /// The SOAP envelope, or `None` for an empty POST.
         body: Option<Vec<u8>>,
@@ -107,7 +142,32 @@ pub enum Output {
         soap_action: SoapAction,
         /// The session this POST belongs to.
         session_id: u64,
+        /// The `Cookie` header value (the cookies the ACS set in this session), if any.
+        cookie: Option<String>,
+        /// How long to wait for the response: 30 s, or what the ACS asked for with
+        /// `cwmp:SessionTimeout` (TR-069 §3.4, clamped to the configured maximum).
+        timeout: std::time::Duration,
+        /// The ACS credentials (`ManagementServer.Username` / `Password` at session start),
+        /// `None` when no user name is configured.
+        credentials: Option<HttpCredentials>,
     },
+    /// Open the HTTP connection-request listener (or keep it open) and check every request
+    /// against `credentials` from now on; then answer with [`Input::ConnectionRequestListening`]
+    /// giving the address towards `acs_host:acs_port` (TR-069 §3.2.2), or
+    /// [`Input::ConnectionRequestListenFailed`]. Sent again whenever the credentials or the ACS
+    /// change. Only with [`crate::AgentConfig::connection_requests`].
+    ListenConnectionRequests {
+        /// Digest credentials the requests must carry.
+        credentials: HttpCredentials,
+        /// The request path to serve (any other path is 404); the same for the whole run.
+        path: String,
+        /// The ACS host (its interface decides the reported address); empty when unknown.
+        acs_host: String,
+        /// The ACS port.
+        acs_port: u16,
+    },
+    /// Close the HTTP connection-request listener (`HTTPConnectionRequestEnable` is false).
+    StopConnectionRequests,
     /// The session is over: drop its cookies and close the connection.
     SessionEnded {
         /// The session's number.
@@ -172,6 +232,24 @@ impl SoapAction {
             SoapAction::Absent => None,
             SoapAction::Empty => Some(""),
         }
+    }
+}
+
+/// A user name and password for HTTP authentication. `Debug` redacts the password.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct HttpCredentials {
+    /// The user name.
+    pub username: String,
+    /// The password (secret).
+    pub password: String,
+}
+
+impl fmt::Debug for HttpCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpCredentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
     }
 }
 

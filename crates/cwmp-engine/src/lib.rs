@@ -51,6 +51,8 @@
 mod agent;
 mod clock;
 mod config;
+mod connreq;
+mod cookies;
 mod error;
 mod event;
 mod inform;
@@ -64,13 +66,15 @@ mod timer;
 mod trace;
 
 pub use agent::{
-    Agent, MAX_INFORM_EVENTS, MAX_RESTORED_ENTRIES, REQUIRED_PARAMETERS, SUPPORTED_CWMP_VERSIONS,
+    Agent, MAX_INFORM_EVENTS, MAX_REDIRECTS, MAX_RESTORED_ENTRIES, REQUIRED_PARAMETERS,
+    SUPPORTED_CWMP_VERSIONS,
 };
 pub use clock::{Now, CLOCK_STEP_TOLERANCE};
 pub use config::{AgentConfig, MIN_RESPONSE_TIMEOUT};
+pub use connreq::LISTEN_RETRY;
 pub use error::Error;
 pub use event::{EventCode, QueuedEvent};
-pub use io::{BootReason, DownloadRequest, Input, Output, SoapAction};
+pub use io::{BootReason, DownloadRequest, HttpCredentials, Input, Output, SoapAction};
 pub use periodic::next_on_grid;
 pub use retry::{
     retry_wait_range, DEFAULT_RETRY_MINIMUM_WAIT, DEFAULT_RETRY_MULTIPLIER, MAX_RETRY_WAIT,

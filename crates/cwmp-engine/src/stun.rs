@@ -157,15 +157,12 @@ fn integer<S: ParameterStore + ?Sized>(store: &mut S, root: &str, rel: &str) -> 
     }
 }
 
-/// The host part of an `http(s)://host[:port]/…` URL (`[v6]` without brackets).
+/// The host part of a URL (`[v6]` without brackets), by the one URL parser; empty when it
+/// is not a URL.
 pub(crate) fn url_host(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if let Some(v6) = authority.strip_prefix('[') {
-        return v6.split(']').next().unwrap_or("").to_owned();
-    }
-    authority.split(':').next().unwrap_or("").to_owned()
+    cwmp_model::Url::parse(url)
+        .map(|u| u.host().to_owned())
+        .unwrap_or_default()
 }
 
 fn set<S: ParameterStore + ?Sized>(store: &mut S, root: &str, rel: &str, value: &str) -> bool {

@@ -33,11 +33,13 @@ pub enum Timer {
     Stun,
     /// The end of UDPConnectionRequestAddressNotificationLimit (TR-069 Annex G).
     UdpAddressNotification,
+    /// Asking again for the connection-request listener after a failed bind (TR-069 §3.2.2).
+    ConnectionRequestListen,
 }
 
 impl Timer {
     /// Every timer, in slot order.
-    pub const ALL: [Timer; 9] = [
+    pub const ALL: [Timer; 10] = [
         Timer::Start,
         Timer::Periodic,
         Timer::Retry,
@@ -47,6 +49,7 @@ impl Timer {
         Timer::TransferStart,
         Timer::Stun,
         Timer::UdpAddressNotification,
+        Timer::ConnectionRequestListen,
     ];
 
     fn slot(self) -> usize {
@@ -60,6 +63,7 @@ impl Timer {
             Timer::TransferStart => 6,
             Timer::Stun => 7,
             Timer::UdpAddressNotification => 8,
+            Timer::ConnectionRequestListen => 9,
         }
     }
 }

@@ -76,10 +76,7 @@ fn spurious_and_early_inputs_do_nothing() {
         sim.agent.handle_input(
             &mut sim.store,
             now,
-            Input::HttpResponse {
-                status: 200,
-                body: b"<garbage".to_vec(),
-            },
+            Input::http_response(200, b"<garbage".to_vec()),
         );
         sim.agent.handle_input(
             &mut sim.store,

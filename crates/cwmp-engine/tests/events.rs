@@ -401,7 +401,7 @@ fn persist_comes_before_the_action_it_protects() {
             Some(cwmp_testkit::sim::AcsAction::Respond { status, body }) => {
                 let now = sim.clock.now();
                 sim.agent
-                    .handle_input(&mut sim.store, now, Input::HttpResponse { status, body });
+                    .handle_input(&mut sim.store, now, Input::http_response(status, body));
             }
             _ => break,
         }

@@ -142,7 +142,7 @@ impl Harness {
                     body.as_deref(),
                     soap_action.header_value(),
                 ) {
-                    AcsAction::Respond { status, body } => Input::HttpResponse { status, body },
+                    AcsAction::Respond { status, body } => Input::http_response(status, body),
                     _ => Input::HttpFailed {
                         reason: "closed".into(),
                     },

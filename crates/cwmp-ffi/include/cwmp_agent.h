@@ -267,7 +267,7 @@ typedef struct cwmp_output {
   uint64_t session_id;
   // SESSION_ENDED: 1 when the session succeeded.
   int ok;
-  // SEND_POST: the ACS URL.
+  // SEND_POST: where to POST (the ACS URL, or where the engine followed the Inform's redirect).
   const char *url;
   // SEND_POST: the body (NULL = empty POST); PERSIST: the state; SEND_DATAGRAM: the payload.
   const uint8_t *data;
@@ -283,6 +283,15 @@ typedef struct cwmp_output {
   const char *address;
   // RESOLVE_STUN: the port.
   uint16_t port;
+  // SEND_POST: how long to wait for the response, in milliseconds (30 s, or what the ACS
+  // asked for with `cwmp:SessionTimeout`).
+  uint64_t timeout_ms;
+  // SEND_POST: the `Cookie` header value to send, NULL for none.
+  const char *cookie;
+  // SEND_POST: the ACS user name for a 401 challenge, NULL when none is configured.
+  const char *username;
+  // SEND_POST: the ACS password (secret: never log it), NULL with `username`.
+  const char *password;
 } cwmp_output;
 
 #ifdef __cplusplus
@@ -418,8 +427,10 @@ int cwmp_engine_timeout(struct cwmp_engine *engine,
                         uint64_t mono_ms,
                         int64_t wall_unix);
 
-// The final HTTP response to the last SEND_POST (after authentication and redirects):
-// its status and decoded body (`body_len` bytes; NULL/0 for none). Read during the call.
+// The final HTTP response to the last SEND_POST (after the 401 handshake): its status and
+// decoded body (`body_len` bytes; NULL/0 for none). Read during the call. Without headers:
+// the engine keeps no cookie and cannot follow a redirect; pass those with
+// [`cwmp_engine_http_response_ex`].
 //
 // # Safety
 // `engine` live; `body` NULL or `body_len` readable bytes.
@@ -429,6 +440,25 @@ int cwmp_engine_http_response(struct cwmp_engine *engine,
                               uint16_t status,
                               const uint8_t *body,
                               size_t body_len);
+
+// [`cwmp_engine_http_response`] with the response's headers the engine needs:
+// `set_cookie` (NULL or `set_cookie_count` C strings: every `Set-Cookie` value) and
+// `location` (NULL or the `Location` value). Redirects (3xx) are passed in as they are:
+// the engine follows them. Everything is read during the call.
+//
+// # Safety
+// `engine` live; `body` NULL or `body_len` readable bytes; `set_cookie` NULL or
+// `set_cookie_count` pointers to NUL-terminated strings (each NULL or valid); `location`
+// NULL or a NUL-terminated string.
+int cwmp_engine_http_response_ex(struct cwmp_engine *engine,
+                                 uint64_t mono_ms,
+                                 int64_t wall_unix,
+                                 uint16_t status,
+                                 const uint8_t *body,
+                                 size_t body_len,
+                                 const char *const *set_cookie,
+                                 size_t set_cookie_count,
+                                 const char *location);
 
 // The last SEND_POST got no usable response (connect/DNS/TLS failure, connection closed,
 // timeout, 401 after credentials): the session fails. `reason` (NULL allowed) is for logs

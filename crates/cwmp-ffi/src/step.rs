@@ -58,7 +58,7 @@ pub struct cwmp_output {
     pub session_id: u64,
     /// SESSION_ENDED: 1 when the session succeeded.
     pub ok: c_int,
-    /// SEND_POST: the ACS URL.
+    /// SEND_POST: where to POST (the ACS URL, or where the engine followed the Inform's redirect).
     pub url: *const c_char,
     /// SEND_POST: the body (NULL = empty POST); PERSIST: the state; SEND_DATAGRAM: the payload.
     pub data: *const u8,
@@ -74,6 +74,15 @@ pub struct cwmp_output {
     pub address: *const c_char,
     /// RESOLVE_STUN: the port.
     pub port: u16,
+    /// SEND_POST: how long to wait for the response, in milliseconds (30 s, or what the ACS
+    /// asked for with `cwmp:SessionTimeout`).
+    pub timeout_ms: u64,
+    /// SEND_POST: the `Cookie` header value to send, NULL for none.
+    pub cookie: *const c_char,
+    /// SEND_POST: the ACS user name for a 401 challenge, NULL when none is configured.
+    pub username: *const c_char,
+    /// SEND_POST: the ACS password (secret: never log it), NULL with `username`.
+    pub password: *const c_char,
 }
 
 impl cwmp_output {
@@ -99,6 +108,10 @@ impl cwmp_output {
             },
             address: std::ptr::null(),
             port: 0,
+            timeout_ms: 0,
+            cookie: std::ptr::null(),
+            username: std::ptr::null(),
+            password: std::ptr::null(),
         }
     }
 }
@@ -295,8 +308,10 @@ pub unsafe extern "C" fn cwmp_engine_timeout(
     unsafe { with_engine(engine, f) }
 }
 
-/// The final HTTP response to the last SEND_POST (after authentication and redirects):
-/// its status and decoded body (`body_len` bytes; NULL/0 for none). Read during the call.
+/// The final HTTP response to the last SEND_POST (after the 401 handshake): its status and
+/// decoded body (`body_len` bytes; NULL/0 for none). Read during the call. Without headers:
+/// the engine keeps no cookie and cannot follow a redirect; pass those with
+/// [`cwmp_engine_http_response_ex`].
 ///
 /// # Safety
 /// `engine` live; `body` NULL or `body_len` readable bytes.
@@ -309,18 +324,92 @@ pub unsafe extern "C" fn cwmp_engine_http_response(
     body: *const u8,
     body_len: usize,
 ) -> c_int {
+    // SAFETY: the caller's guarantees, passed on; no headers.
+    unsafe {
+        cwmp_engine_http_response_ex(
+            engine,
+            mono_ms,
+            wall_unix,
+            status,
+            body,
+            body_len,
+            std::ptr::null(),
+            0,
+            std::ptr::null(),
+        )
+    }
+}
+
+/// [`cwmp_engine_http_response`] with the response's headers the engine needs:
+/// `set_cookie` (NULL or `set_cookie_count` C strings: every `Set-Cookie` value) and
+/// `location` (NULL or the `Location` value). Redirects (3xx) are passed in as they are:
+/// the engine follows them. Everything is read during the call.
+///
+/// # Safety
+/// `engine` live; `body` NULL or `body_len` readable bytes; `set_cookie` NULL or
+/// `set_cookie_count` pointers to NUL-terminated strings (each NULL or valid); `location`
+/// NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn cwmp_engine_http_response_ex(
+    engine: *mut cwmp_engine,
+    mono_ms: u64,
+    wall_unix: i64,
+    status: u16,
+    body: *const u8,
+    body_len: usize,
+    set_cookie: *const *const c_char,
+    set_cookie_count: usize,
+    location: *const c_char,
+) -> c_int {
     let body = if body.is_null() || body_len == 0 {
         Vec::new()
     } else {
         // SAFETY: `body` has `body_len` readable bytes for the call (caller).
         unsafe { std::slice::from_raw_parts(body, body_len) }.to_vec()
     };
+    let cookies: Vec<String> = if set_cookie.is_null() {
+        Vec::new()
+    } else {
+        // SAFETY: `set_cookie` has `set_cookie_count` readable pointers (caller).
+        let ptrs = unsafe { std::slice::from_raw_parts(set_cookie, set_cookie_count) };
+        ptrs.iter()
+            // SAFETY: each pointer is NULL or a NUL-terminated string (caller).
+            .filter_map(|&p| unsafe { opt_str(p) })
+            .collect()
+    };
+    // SAFETY: NULL or a NUL-terminated string (caller).
+    let location = unsafe { opt_str(location) };
     let f = |e: &mut cwmp_engine| -> Result<c_int, FfiError> {
-        e.feed(mono_ms, wall_unix, Input::HttpResponse { status, body });
+        e.feed(
+            mono_ms,
+            wall_unix,
+            Input::HttpResponse {
+                status,
+                body,
+                set_cookie: cookies,
+                location,
+            },
+        );
         Ok(CWMP_OK)
     };
     // SAFETY: the caller's guarantee (a live handle, one thread), passed on.
     unsafe { with_engine(engine, f) }
+}
+
+/// A C string as an owned Rust string (lossy UTF-8); `None` for NULL.
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string readable for the call.
+unsafe fn opt_str(p: *const c_char) -> Option<String> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL and NUL-terminated (caller).
+    Some(
+        unsafe { std::ffi::CStr::from_ptr(p) }
+            .to_string_lossy()
+            .into_owned(),
+    )
 }
 
 /// The last SEND_POST got no usable response (connect/DNS/TLS failure, connection closed,
@@ -553,11 +642,26 @@ fn fill(e: &mut cwmp_engine, output: Output, o: &mut cwmp_output) -> bool {
             body,
             soap_action,
             session_id,
+            cookie,
+            timeout,
+            credentials,
+            ..
         } => {
             o.kind = CWMP_OUT_SEND_POST;
             o.session_id = session_id;
+            o.timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
             cur.strings.push(c_string(&url));
             o.url = cur.strings[0].as_ptr();
+            if let Some(c) = cookie {
+                cur.strings.push(c_string(&c));
+                o.cookie = cur.strings[cur.strings.len() - 1].as_ptr();
+            }
+            if let Some(c) = credentials {
+                cur.strings.push(c_string(&c.username));
+                o.username = cur.strings[cur.strings.len() - 1].as_ptr();
+                cur.strings.push(c_string(&c.password));
+                o.password = cur.strings[cur.strings.len() - 1].as_ptr();
+            }
             if let Some(b) = body {
                 cur.data = b;
                 o.data = cur.data.as_ptr();

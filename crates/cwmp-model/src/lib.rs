@@ -29,6 +29,7 @@ mod schema_store;
 mod secret;
 mod store;
 mod types;
+pub mod url;
 mod value;
 
 pub use backend::{
@@ -47,4 +48,5 @@ pub use store::{
     ParameterStore, ParameterValue, SetAttributes, SetError, SetValue,
 };
 pub use types::{BaseType, DateTime, ParamType, Value, XsdType};
+pub use url::{Url, UrlError};
 pub use value::{http_url_scheme, ValueError};

@@ -122,24 +122,20 @@ fn is_ip_address(s: &str) -> bool {
     s.is_empty() || s.parse::<Ipv4Addr>().is_ok() || s.parse::<Ipv6Addr>().is_ok()
 }
 
-/// TR-106 `MACAddress` (TR-106): `([0-9A-Fa-f][0-9A-Fa-f]:){5}[0-9A-Fa-f][0-9A-Fa-f]`;
-/// empty = unknown.
 /// The scheme (`"http"` or `"https"`, lower case) of an absolute URL with a host, parsed by
-/// `http::Uri`; `None` for anything else (no scheme, another scheme, no host, not a URL).
-/// The one URL rule of the data model: `ManagementServer.URL` and every item holding a URL.
+/// [`crate::Url::parse`]; `None` for anything else (no scheme, another scheme, no host, not a
+/// URL). The one URL rule of the data model: `ManagementServer.URL` and every item holding a URL.
 pub fn http_url_scheme(s: &str) -> Option<&'static str> {
-    let uri: http::Uri = s.parse().ok()?;
-    let scheme = match uri.scheme_str()? {
-        x if x.eq_ignore_ascii_case("http") => "http",
-        x if x.eq_ignore_ascii_case("https") => "https",
-        _ => return None,
-    };
-    match uri.host() {
-        Some(h) if !h.is_empty() => Some(scheme),
+    let url = crate::Url::parse(s).ok()?;
+    match url.scheme() {
+        "http" => Some("http"),
+        "https" => Some("https"),
         _ => None,
     }
 }
 
+/// TR-106 `MACAddress` (TR-106): `([0-9A-Fa-f][0-9A-Fa-f]:){5}[0-9A-Fa-f][0-9A-Fa-f]`;
+/// empty = unknown.
 fn is_mac_address(s: &str) -> bool {
     if s.is_empty() {
         return true;

@@ -96,6 +96,8 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+    /// Wait this long before answering (a slow ACS; the CPE's response timeout).
+    pub delay: Duration,
 }
 
 impl Reply {
@@ -105,6 +107,7 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            delay: Duration::ZERO,
         }
     }
 
@@ -114,6 +117,7 @@ impl Reply {
             status: 200,
             headers: vec![("Content-Type".into(), "text/xml; charset=\"utf-8\"".into())],
             body: body.into(),
+            delay: Duration::ZERO,
         }
     }
 
@@ -125,6 +129,12 @@ impl Reply {
     /// Add a header.
     pub fn with_header(mut self, name: &str, value: &str) -> Reply {
         self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Answer only after `delay` (or at shutdown, without answering).
+    pub fn with_delay(mut self, delay: Duration) -> Reply {
+        self.delay = delay;
         self
     }
 
@@ -748,6 +758,13 @@ fn serve_connection(
         let action = handle_request(shared, id, tls_info, &req, &mut conn_auth);
         let keep = match action {
             Action::Reply(r) => {
+                let end = Instant::now() + r.delay;
+                while Instant::now() < end && !shared.stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                if shared.stop.load(Ordering::SeqCst) {
+                    break;
+                }
                 let close = r.closes() || client_close;
                 if write_response(&mut *stream, r.status, &r.headers, &r.body).is_err() {
                     break;

@@ -894,7 +894,7 @@ impl<S: ParameterStore> Sim<S> {
                     soap_action.header_value(),
                 );
                 let input = match action {
-                    AcsAction::Respond { status, body } => Input::HttpResponse { status, body },
+                    AcsAction::Respond { status, body } => Input::http_response(status, body),
                     AcsAction::Close => Input::HttpFailed {
                         reason: "connection closed".into(),
                     },

@@ -47,6 +47,8 @@ pub struct CwmpScript {
     /// Used by every session once `sessions` is exhausted.
     every: Option<Vec<AcsMessage>>,
     require_cookie: bool,
+    /// `cwmp:SessionTimeout` in every InformResponse.
+    session_timeout: Option<u32>,
 }
 
 impl CwmpScript {
@@ -94,7 +96,17 @@ impl CwmpScript {
         self
     }
 
+    /// Put `cwmp:SessionTimeout` (seconds) in the header of every InformResponse: the ACS
+    /// asks the CPE to wait that long for each response (TR-069 §3.4).
+    pub fn session_timeout(mut self, secs: u32) -> CwmpScript {
+        self.session_timeout = Some(secs);
+        self
+    }
+
     pub(crate) fn append(&mut self, other: CwmpScript) {
+        if other.session_timeout.is_some() {
+            self.session_timeout = other.session_timeout;
+        }
         self.sessions.extend(other.sessions);
         if other.every.is_some() {
             self.every = other.every;
@@ -278,6 +290,7 @@ impl Engine {
                 namespace,
                 header: Header {
                     id,
+                    session_timeout: script.session_timeout,
                     ..Header::default()
                 },
                 body: Body::InformResponse(InformResponse { max_envelopes: 1 }),

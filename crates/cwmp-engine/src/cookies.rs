@@ -30,20 +30,21 @@ pub(crate) struct CookieJar {
 
 impl CookieJar {
     /// Store one `Set-Cookie` header value. Malformed values and cookies past the limits are
-    /// ignored (logged), never an error: the session goes on without them.
-    pub fn store(&mut self, set_cookie: &str) {
+    /// ignored, never an error: the session goes on without them; the returned text says why
+    /// (for the trace).
+    pub fn store(&mut self, set_cookie: &str) -> Result<(), &'static str> {
         let mut parts = set_cookie.split(';');
-        let Some(pair) = parts.next() else { return };
+        let Some(pair) = parts.next() else {
+            return Err("empty Set-Cookie ignored");
+        };
         let Some((name, value)) = pair.split_once('=') else {
-            log::debug!("ignoring Set-Cookie without '='");
-            return;
+            return Err("Set-Cookie without '=' ignored");
         };
         let name = name.trim();
         let value = value.trim();
         if name.is_empty() || !name.bytes().all(is_token_char) || !value.bytes().all(is_value_char)
         {
-            log::debug!("ignoring malformed Set-Cookie");
-            return;
+            return Err("malformed Set-Cookie ignored");
         }
         let mut secure = false;
         let mut delete = false;
@@ -62,7 +63,7 @@ impl CookieJar {
         }
         self.cookies.retain(|c| c.name != name);
         if delete {
-            return;
+            return Ok(());
         }
         let size = name.len() + value.len();
         let total: usize = self
@@ -74,14 +75,14 @@ impl CookieJar {
             || total + size > MAX_TOTAL_BYTES
             || self.cookies.len() >= MAX_COOKIES
         {
-            log::warn!("cookie {name:?} dropped: cookie storage limits reached");
-            return;
+            return Err("cookie dropped: cookie storage limits reached");
         }
         self.cookies.push(Cookie {
             name: name.to_string(),
             value: value.to_string(),
             secure,
         });
+        Ok(())
     }
 
     /// The `Cookie` header value for the next request, if any cookie applies.
@@ -126,20 +127,20 @@ mod tests {
     #[test]
     fn genieacs_cookie_is_returned() {
         let mut j = CookieJar::default();
-        j.store("session=d9b1768a150193b5");
+        let _ = j.store("session=d9b1768a150193b5");
         assert_eq!(j.header(false).as_deref(), Some("session=d9b1768a150193b5"));
     }
 
     #[test]
     fn several_cookies_replace_and_delete() {
         let mut j = CookieJar::default();
-        j.store("a=1; Path=/; HttpOnly");
-        j.store("b=2");
-        j.store("a=3");
+        let _ = j.store("a=1; Path=/; HttpOnly");
+        let _ = j.store("b=2");
+        let _ = j.store("a=3");
         assert_eq!(j.header(false).as_deref(), Some("b=2; a=3"));
-        j.store("b=; Max-Age=0");
+        let _ = j.store("b=; Max-Age=0");
         assert_eq!(j.header(false).as_deref(), Some("a=3"));
-        j.store("s=x; Secure");
+        let _ = j.store("s=x; Secure");
         assert_eq!(j.header(false).as_deref(), Some("a=3"));
         assert_eq!(j.header(true).as_deref(), Some("a=3; s=x"));
         j.clear();
@@ -150,17 +151,17 @@ mod tests {
     fn at_least_512_bytes_and_bounded() {
         let mut j = CookieJar::default();
         let big = "v".repeat(600);
-        j.store(&format!("big={big}"));
-        j.store("small=1");
+        let _ = j.store(&format!("big={big}"));
+        let _ = j.store("small=1");
         assert_eq!(j.len(), 2);
         assert!(j.header(false).is_some_and(|h| h.len() > 600));
         for i in 0..100 {
-            j.store(&format!("c{i}={}", "x".repeat(1000)));
+            let _ = j.store(&format!("c{i}={}", "x".repeat(1000)));
         }
         let total: usize = j.header(false).map(|h| h.len()).unwrap_or(0);
         assert!(total <= MAX_TOTAL_BYTES + 2 * MAX_COOKIES);
         assert!(j.len() <= MAX_COOKIES);
-        j.store(&format!("huge={}", "x".repeat(MAX_COOKIE_BYTES + 1)));
+        let _ = j.store(&format!("huge={}", "x".repeat(MAX_COOKIE_BYTES + 1)));
         assert!(!j.header(false).unwrap_or_default().contains("huge="));
     }
 
@@ -168,8 +169,19 @@ mod tests {
     fn malformed_ignored() {
         let mut j = CookieJar::default();
         for s in ["", "novalue", "=x", "a b=c", "a=b c", "a=\u{e9}", ";;;"] {
-            j.store(s);
+            let _ = j.store(s);
         }
         assert_eq!(j.header(true), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cookie_parsing_never_panics(values in proptest::collection::vec("\\PC{0,200}", 0..20)) {
+            let mut jar = CookieJar::default();
+            for v in &values {
+                let _ = jar.store(v);
+            }
+            let _ = jar.header(true);
+        }
     }
 }
