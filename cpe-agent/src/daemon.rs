@@ -75,7 +75,7 @@ impl DaemonPhone {
 impl crate::tr064::PhoneAccess for DaemonPhone {
     fn run(&self, job: crate::tr064::StoreJob) -> bool {
         match current(&self.client) {
-            Some(h) => h.with_store_as::<OcmsStore>(job),
+            Some(h) => h.with_store_as::<OcmsStore>(job).is_ok(),
             None => false,
         }
     }
@@ -406,9 +406,12 @@ fn on_driver<T: Send + 'static>(
 ) -> Result<T, String> {
     let handle = current(client).ok_or("the phone is restarting; try again")?;
     let (tx, rx) = mpsc::channel();
-    if !handle.with_store_as::<OcmsStore>(move |store| {
-        let _ = tx.send(job(store));
-    }) {
+    if handle
+        .with_store_as::<OcmsStore>(move |store| {
+            let _ = tx.send(job(store));
+        })
+        .is_err()
+    {
         return Err("the phone is restarting; try again".into());
     }
     rx.recv_timeout(JOB_TIMEOUT)
@@ -520,7 +523,7 @@ impl Device<OcmsStore> for Phone {
         // the route to the ACS, so look again (a no-op when nothing changed). Run as a store
         // job because this hook has no store.
         let model = self.model.clone();
-        self.handle.with_store_as::<OcmsStore>(move |store| {
+        let _ = self.handle.with_store_as::<OcmsStore>(move |store| {
             phone::refresh_host_network(store, &model);
         });
     }

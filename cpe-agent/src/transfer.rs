@@ -797,7 +797,7 @@ fn apply_config(
         let model = DeskPhoneModel::builtin();
         let _ = tx.send(deskphone_datamodel::apply_items(store, &model, &items));
     });
-    if !queued {
+    if queued.is_err() {
         return Err(TransferFault::new(
             FaultCode::InternalError,
             "the phone is shutting down",

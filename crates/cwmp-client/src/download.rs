@@ -472,6 +472,9 @@ fn network_fault(e: Error) -> TransferFault {
             FaultCode::FileTransferFailure,
             "the download was cut short: the phone is shutting down".to_owned(),
         ),
+        other @ (Error::Engine(_) | Error::WrongStoreType { .. }) => {
+            (FaultCode::FileTransferFailure, other.to_string())
+        }
     };
     TransferFault::new(code, msg)
 }
