@@ -8,7 +8,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-use cwmp_client::{Client, ClientConfig, ClientHandle, Device, Exit};
+use cwmp_client::{Client, ClientConfig, ClientHandle, Device};
 use cwmp_engine::{BootReason, DownloadRequest, PersistentState};
 use cwmp_model::{BackendError, ItemBackend, ItemBatch, NoLiveValues, SchemaStore};
 use std::collections::BTreeMap;
@@ -85,22 +85,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "http://127.0.0.1:7547/".into());
     let file = PathBuf::from(args.next().unwrap_or_else(|| "valve.json".into()));
 
-    let schema = deskphone_datamodel::DeskPhoneModel::from_toml(TABLE)?
-        .schema()
-        .clone();
+    let model = deskphone_datamodel::DeskPhoneModel::from_toml(TABLE)?;
     let mut config = JsonConfig::open(file)?;
     config.commit(vec![("acs-url".into(), Some(url))])?;
-    let mut store = SchemaStore::open(schema, config, Box::new(NoLiveValues))?;
+    let mut store = SchemaStore::open(model.schema().clone(), config, Box::new(NoLiveValues))?;
     let mut valve = Valve(PersistentState::new());
-    let mut client = Client::new(
-        ClientConfig::default(),
-        valve.0.clone(),
-        BootReason::PowerOn,
-        7,
-    )?;
-    match client.run(&mut store, &mut valve)? {
-        Exit::Reboot { .. } | Exit::FactoryReset => log::info!("restart requested"),
-        _ => {}
-    }
+    let (state, boot) = (valve.0.clone(), BootReason::PowerOn);
+    let exit = Client::new(ClientConfig::default(), state, boot, 7)?.run(&mut store, &mut valve)?;
+    log::info!("agent stopped: {exit:?} (a real device restarts on Reboot / FactoryReset)");
     Ok(())
 }
