@@ -227,9 +227,12 @@ fn on_store<T: Send + 'static>(
     job: impl FnOnce(&mut OcmsStore) -> T + Send + 'static,
 ) -> Option<T> {
     let (tx, rx) = mpsc::channel();
-    if !handle.with_store_as::<OcmsStore>(move |s| {
-        let _ = tx.send(job(s));
-    }) {
+    if handle
+        .with_store_as::<OcmsStore>(move |s| {
+            let _ = tx.send(job(s));
+        })
+        .is_err()
+    {
         return None;
     }
     rx.recv_timeout(Duration::from_secs(100)).ok()
@@ -290,7 +293,7 @@ fn attempt(env: &CloudEnv, s: &Settings) -> Outcome {
     let req = FetchRequest {
         url: &url,
         username: "",
-        password: "",
+        password: cwmp_model::Secret::default(),
         file_size: 0,
         tls: &s.tls,
         limits: DownloadLimits {

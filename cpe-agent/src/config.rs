@@ -32,6 +32,7 @@
 
 use crate::items::toml_to_lexical;
 use crate::tr064::Tr064Config;
+use cwmp_model::Secret;
 use deskphone_datamodel::DeskPhoneModel;
 use std::fmt;
 use std::net::SocketAddr;
@@ -58,7 +59,7 @@ pub struct Config {
     pub connection_request_refill: Duration,
     /// The key that decrypts vendor configuration files (64 hex digits, AES-256; see
     /// `vendor_config`), `config-encryption-key`; `None`: files are plain TOML.
-    pub config_encryption_key: Option<String>,
+    pub config_encryption_key: Option<Secret>,
     /// The factory defaults given in `[items]`, canonical lexical forms, in file order.
     pub items: Vec<(String, String)>,
     /// The `[tr064]` section (`None`: no TR-064 interface).
@@ -84,10 +85,7 @@ impl fmt::Debug for Config {
             .field("tr064", &self.tr064)
             .field("web_address", &self.web_address)
             .field("web_https_address", &self.web_https_address)
-            .field(
-                "config_encryption_key",
-                &self.config_encryption_key.as_ref().map(|_| "<redacted>"),
-            )
+            .field("config_encryption_key", &self.config_encryption_key)
             .field(
                 "items",
                 &self
@@ -205,7 +203,7 @@ impl Config {
                 }
                 "config-encryption-key" => match value.as_str() {
                     Some(k) if k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                        config_encryption_key = Some(k.to_owned())
+                        config_encryption_key = Some(Secret::from(k))
                     }
                     _ => errors.push("config-encryption-key: expected 64 hex digits".into()),
                 },

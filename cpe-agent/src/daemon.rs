@@ -75,7 +75,7 @@ impl DaemonPhone {
 impl crate::tr064::PhoneAccess for DaemonPhone {
     fn run(&self, job: crate::tr064::StoreJob) -> bool {
         match current(&self.client) {
-            Some(h) => h.with_store_as::<OcmsStore>(job),
+            Some(h) => h.with_store_as::<OcmsStore>(job).is_ok(),
             None => false,
         }
     }
@@ -444,9 +444,12 @@ fn on_driver<T: Send + 'static>(
 ) -> Result<T, String> {
     let handle = current(client).ok_or("the phone is restarting; try again")?;
     let (tx, rx) = mpsc::channel();
-    if !handle.with_store_as::<OcmsStore>(move |store| {
-        let _ = tx.send(job(store));
-    }) {
+    if handle
+        .with_store_as::<OcmsStore>(move |store| {
+            let _ = tx.send(job(store));
+        })
+        .is_err()
+    {
         return Err("the phone is restarting; try again".into());
     }
     rx.recv_timeout(JOB_TIMEOUT)
@@ -503,7 +506,7 @@ struct Phone {
     /// Set by a download that needs a reboot (firmware): the boot loop reboots on shutdown.
     reboot: Arc<AtomicBool>,
     handle: ClientHandle,
-    config_key: Option<String>,
+    config_key: Option<cwmp_model::Secret>,
     /// The TLS settings of the last session, for https file servers (downloads start after
     /// a session, with no store at hand).
     last_tls: Option<TlsSettings>,
@@ -558,7 +561,7 @@ impl Device<OcmsStore> for Phone {
         // the route to the ACS, so look again (a no-op when nothing changed). Run as a store
         // job because this hook has no store.
         let model = self.model.clone();
-        self.handle.with_store_as::<OcmsStore>(move |store| {
+        let _ = self.handle.with_store_as::<OcmsStore>(move |store| {
             phone::refresh_host_network(store, &model);
         });
     }

@@ -419,7 +419,7 @@ fn connection_request(url: &str, dir: &std::path::Path) -> Result<(), String> {
     let req = cwmp_client::download::FetchRequest {
         url,
         username: CR_USER,
-        password: CR_PASSWORD,
+        password: CR_PASSWORD.into(),
         file_size: 0,
         tls: &tls,
         limits: cwmp_client::download::DownloadLimits {

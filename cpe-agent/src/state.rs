@@ -18,7 +18,7 @@
 
 use cwmp_engine::PersistentState;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -66,28 +66,17 @@ impl StateLock {
     }
 }
 
-/// Write `bytes` to `dir/name` atomically and durably, with the given mode.
+/// Write `bytes` to `dir/name` atomically and durably, with the given mode: the project's one
+/// implementation, [`cwmp_model::atomic::write_atomic`] (temp file unique per attempt).
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let tmp = dir.join(format!("{name}.tmp"));
-    {
-        let mut f = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, dir.join(name))?;
-    File::open(dir)?.sync_all()
+    cwmp_model::atomic::write_atomic(&dir.join(name), bytes, mode)
 }
 
 /// The engine state last persisted in `dir`, or a factory-new one when there is none.
 /// A file that cannot be read is an error (never silently reset: a human should look).
 pub fn load_cwmp_state(dir: &Path) -> io::Result<PersistentState> {
     let path = dir.join(CWMP_STATE_FILE);
-    let _ = std::fs::remove_file(dir.join(format!("{CWMP_STATE_FILE}.tmp")));
+    let _ = cwmp_model::atomic::remove_temp_files(&path);
     match std::fs::metadata(&path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(PersistentState::new()),
         Err(e) => return Err(e),

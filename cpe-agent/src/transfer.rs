@@ -76,7 +76,7 @@ use crate::vendor_config::{self, ConfigFileError, MAX_CONFIG_FILE};
 use cwmp_client::download::{download, DownloadLimits, FetchRequest, TransferFault};
 use cwmp_client::{system_wall_clock, ClientHandle, TlsSettings};
 use cwmp_engine::DownloadRequest;
-use cwmp_model::{DateTime, FaultCode, SetError};
+use cwmp_model::{DateTime, FaultCode, Secret, SetError};
 use deskphone_datamodel::{DeskPhoneModel, OcmsStore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -110,7 +110,7 @@ pub struct TransferEnv {
     /// The phone's `mac-address` (for `$mac` in URLs).
     pub mac_address: String,
     /// The configuration encryption key (64 hex digits), if the phone has one.
-    pub config_key: Option<String>,
+    pub config_key: Option<Secret>,
     /// Reboot the phone (after a firmware install). It may return; the transfer thread ends.
     pub reboot: Box<dyn Fn() + Send>,
 }
@@ -121,10 +121,7 @@ impl std::fmt::Debug for TransferEnv {
             .field("state_dir", &self.state_dir)
             .field("device_type", &self.device_type)
             .field("mac_address", &self.mac_address)
-            .field(
-                "config_key",
-                &self.config_key.as_ref().map(|_| "<redacted>"),
-            )
+            .field("config_key", &self.config_key)
             .finish_non_exhaustive()
     }
 }
@@ -286,17 +283,12 @@ fn firmware_dir(state_dir: &Path) -> PathBuf {
     transfer_dir(state_dir).join("firmware")
 }
 
-/// Write `data` to `path` atomically and durably with the daemon's one implementation
-/// ([`crate::state::write_atomic`]: temp file, fsync, rename, fsync of the directory), creating
-/// the directory first. Mode 0600: applied configuration files hold passwords.
+/// Write `data` to `path` atomically and durably with the project's one implementation
+/// ([`cwmp_model::atomic::write_atomic`]: temp file, fsync, rename, fsync of the directory),
+/// creating the directory first. Mode 0600: applied configuration files hold passwords.
 fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "file name not UTF-8"))?;
-    crate::state::write_atomic(dir, name, data, 0o600)
+    fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
+    cwmp_model::atomic::write_atomic(path, data, 0o600)
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -656,7 +648,7 @@ fn fetch_request<'a>(
     FetchRequest {
         url,
         username: &req.username,
-        password: &req.password,
+        password: Secret::from(req.password.as_str()),
         file_size: u64::from(req.file_size),
         tls: &env.tls,
         limits: DownloadLimits {
@@ -787,7 +779,8 @@ fn apply_config(
     )?;
     let data = fs::read(&part).map_err(local);
     let _ = fs::remove_file(&part);
-    let file = vendor_config::read(&data?, env.config_key.as_deref()).map_err(config_fault)?;
+    let file = vendor_config::read(&data?, env.config_key.as_ref().map(Secret::expose))
+        .map_err(config_fault)?;
     let digest = hex::encode(Sha256::digest(&file.plaintext));
     let applied_path = dir.join("config-applied.sha256");
     if fs::read_to_string(&applied_path).ok().as_deref() == Some(digest.as_str()) {
@@ -804,7 +797,7 @@ fn apply_config(
         let model = DeskPhoneModel::builtin();
         let _ = tx.send(deskphone_datamodel::apply_items(store, &model, &items));
     });
-    if !queued {
+    if queued.is_err() {
         return Err(TransferFault::new(
             FaultCode::InternalError,
             "the phone is shutting down",

@@ -29,12 +29,12 @@
 //! moment leaves either the old file or the new one; a leftover temp file is removed at the
 //! next [`FileBackend::open`]. One process owns a state directory at a time.
 
-use cwmp_model::{BackendError, ItemBackend, ItemBatch};
+use cwmp_model::{atomic, BackendError, ItemBackend, ItemBatch};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 /// The file format version this backend reads and writes.
@@ -135,12 +135,9 @@ impl FileBackend {
                 ),
             )));
         }
-        let mut file = create_private(&self.tmp_path)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&self.tmp_path, &self.path)?;
-        sync_dir(&self.dir)?;
+        // The fixed temp name (not one per attempt): one process owns the state directory,
+        // `open` finds a leftover by name, and tests block it to make a commit fail.
+        atomic::write_atomic_via(&self.tmp_path, &self.path, text.as_bytes(), 0o600)?;
         Ok(())
     }
 }
@@ -267,32 +264,6 @@ fn read_document(file: fs::File, path: &Path) -> Result<BTreeMap<String, String>
         )));
     }
     Ok(doc.items)
-}
-
-/// Create (truncating) a file only the owner can read: it holds passwords and the client key.
-fn create_private(path: &Path) -> io::Result<fs::File> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
-}
-
-/// Make a rename in `dir` durable. On platforms where a directory cannot be opened for
-/// syncing this is a no-op.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        fs::File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -33,21 +33,18 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod error;
 mod file_backend;
 mod live;
 mod model;
 mod ocms;
-mod pem;
 mod table;
 
+pub use error::Error;
 pub use file_backend::FileBackend;
 pub use live::{
     serial_number_from_mac, DeskPhoneLive, DeviceStatus, DeviceStatusHandle, InvalidMacAddress,
 };
-pub use model::{
-    DeskPhoneModel, ItemDef, ItemFormat, ModelError, RowInfo, BUILTIN_TABLE, TABLE_FORMAT,
-};
-pub use ocms::{
-    apply_items, factory_reset, live_for_backend, open_phone, open_store, OcmsStore, StoreOpenError,
-};
+pub use model::{DeskPhoneModel, ItemDef, ItemFormat, RowInfo, BUILTIN_TABLE, TABLE_FORMAT};
+pub use ocms::{apply_items, factory_reset, live_for_backend, open_phone, open_store, OcmsStore};
 pub use table::Origin;

@@ -1,5 +1,6 @@
 //! [`DeskPhoneModel`]: the table loaded into a `cwmp_model::Schema` plus the OCMS item catalogue.
 
+use crate::error::Error;
 use crate::table::{
     parse_range, Origin, RawAccess, RawActiveNotify, RawFile, RawItem, RawItemFormat, RawObject,
     RawObjectKind, RawParam, RawSource, RawType,
@@ -17,49 +18,6 @@ pub const BUILTIN_TABLE: &str = include_str!("../deskphone.toml");
 
 /// The table format version this loader reads.
 pub const TABLE_FORMAT: u32 = 1;
-
-/// Why a table could not be loaded. Messages name the offending row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ModelError {
-    /// The text is not TOML, or its top level is wrong (unknown key, wrong `format`).
-    Toml(String),
-    /// One row is wrong.
-    Row {
-        /// The row: kind, position (1-based, per kind) and path or item name,
-        /// e.g. ``param #12 `Device.ManagementServer.URL` ``.
-        row: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The rows are individually fine but do not form a valid schema.
-    Schema(SchemaError),
-}
-
-impl fmt::Display for ModelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ModelError::Toml(m) => write!(f, "data-model table: {m}"),
-            ModelError::Row { row, message } => write!(f, "data-model table, {row}: {message}"),
-            ModelError::Schema(e) => write!(f, "data-model table: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for ModelError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ModelError::Schema(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-impl From<SchemaError> for ModelError {
-    fn from(e: SchemaError) -> ModelError {
-        ModelError::Schema(e)
-    }
-}
 
 /// Extra syntax an item's value must have on top of its type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -196,12 +154,12 @@ pub struct DeskPhoneModel {
     item_index: HashMap<String, usize>,
 }
 
-fn row_err(kind: &str, index: usize, name: Option<&str>, message: impl Into<String>) -> ModelError {
+fn row_err(kind: &str, index: usize, name: Option<&str>, message: impl Into<String>) -> Error {
     let row = match name {
         Some(n) => format!("{kind} #{} `{n}`", index + 1),
         None => format!("{kind} #{}", index + 1),
     };
-    ModelError::Row {
+    Error::Row {
         row,
         message: message.into(),
     }
@@ -259,7 +217,7 @@ fn row<T: for<'de> Deserialize<'de>>(
     index: usize,
     key: &str,
     table: &toml::Table,
-) -> Result<T, ModelError> {
+) -> Result<T, Error> {
     let name = table.get(key).and_then(|v| v.as_str());
     toml::Value::Table(table.clone())
         .try_into::<T>()
@@ -332,11 +290,11 @@ impl DeskPhoneModel {
     /// Load a table (format in the crate README). Unknown keys, missing keys, values that do
     /// not fit their type, inconsistent item declarations and schema errors are refused with a
     /// message naming the row.
-    pub fn from_toml(text: &str) -> Result<DeskPhoneModel, ModelError> {
+    pub fn from_toml(text: &str) -> Result<DeskPhoneModel, Error> {
         let file: RawFile =
-            toml::from_str(text).map_err(|e| ModelError::Toml(e.message().to_owned()))?;
+            toml::from_str(text).map_err(|e| Error::Toml(e.message().to_owned()))?;
         if file.format != TABLE_FORMAT {
-            return Err(ModelError::Toml(format!(
+            return Err(Error::Toml(format!(
                 "format {} is not the supported format {TABLE_FORMAT}",
                 file.format
             )));
@@ -416,7 +374,7 @@ impl DeskPhoneModel {
             ] {
                 check_text(key, text.as_deref()).map_err(|m| err(&m))?;
             }
-            let forbid = |key: &str, present: bool| -> Result<(), ModelError> {
+            let forbid = |key: &str, present: bool| -> Result<(), Error> {
                 if present {
                     Err(err(&format!(
                         "`{key}` does not go with source = {:?}",
@@ -851,18 +809,18 @@ pub(crate) fn check_format(format: ItemFormat, value: &str) -> Result<(), String
     match format {
         ItemFormat::Plain => Ok(()),
         ItemFormat::PemCertificates => {
-            let labels = crate::pem::block_labels(value)?;
-            if labels.iter().all(|l| l == "CERTIFICATE") {
+            let blocks = cwmp_model::pem::parse_strict(value).map_err(|e| e.to_string())?;
+            if blocks.iter().all(|b| b.label == "CERTIFICATE") {
                 Ok(())
             } else {
                 Err("only PEM CERTIFICATE blocks are accepted".into())
             }
         }
         ItemFormat::PemPrivateKey => {
-            let labels = crate::pem::block_labels(value)?;
-            match labels.as_slice() {
+            let blocks = cwmp_model::pem::parse_strict(value).map_err(|e| e.to_string())?;
+            match blocks.as_slice() {
                 [] => Ok(()),
-                [one] if one.ends_with("PRIVATE KEY") => Ok(()),
+                [one] if one.label.ends_with("PRIVATE KEY") => Ok(()),
                 _ => Err("exactly one PEM PRIVATE KEY block is accepted".into()),
             }
         }

@@ -13,6 +13,7 @@
 //! changes the SIP registrar and installs a client certificate and key is applied entirely or
 //! not at all.
 
+use crate::error::Error;
 use crate::file_backend::FileBackend;
 use crate::live::{DeskPhoneLive, InvalidMacAddress};
 use crate::model::DeskPhoneModel;
@@ -21,7 +22,6 @@ use cwmp_model::{
     ParameterStore, SchemaStore, SetError,
 };
 use std::collections::HashSet;
-use std::fmt;
 use std::path::Path;
 
 /// The Desk Phone's parameter store: CWMP rules from `SchemaStore`, items in a [`FileBackend`].
@@ -66,34 +66,6 @@ pub fn live_for_backend(
     DeskPhoneLive::new(&mac)
 }
 
-/// Why [`open_phone`] failed.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum StoreOpenError {
-    /// The item file could not be read.
-    Backend(BackendError),
-    /// The stored `mac-address` yields no serial number.
-    Mac(InvalidMacAddress),
-}
-
-impl fmt::Display for StoreOpenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StoreOpenError::Backend(e) => e.fmt(f),
-            StoreOpenError::Mac(e) => write!(f, "item mac-address: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for StoreOpenError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            StoreOpenError::Backend(e) => Some(e),
-            StoreOpenError::Mac(e) => Some(e),
-        }
-    }
-}
-
 /// Open the phone's store with [`DeskPhoneLive`] values built from its stored MAC address;
 /// `fallback`, if given, is asked first for every live value (see [`DeskPhoneLive`]).
 /// Returns the store and the handle that changes `DeviceStatus`.
@@ -101,15 +73,15 @@ pub fn open_phone(
     state_dir: impl AsRef<Path>,
     model: &DeskPhoneModel,
     fallback: Option<Box<dyn LiveValues + Send>>,
-) -> Result<(OcmsStore, crate::DeviceStatusHandle), StoreOpenError> {
-    let backend = FileBackend::open(state_dir).map_err(StoreOpenError::Backend)?;
-    let mut live = live_for_backend(model, &backend).map_err(StoreOpenError::Mac)?;
+) -> Result<(OcmsStore, crate::DeviceStatusHandle), Error> {
+    let backend = FileBackend::open(state_dir).map_err(Error::Backend)?;
+    let mut live = live_for_backend(model, &backend).map_err(Error::Mac)?;
     if let Some(f) = fallback {
         live = live.with_fallback(f);
     }
     let status = live.status_handle();
     let store = SchemaStore::open(model.schema().clone(), backend, Box::new(live))
-        .map_err(StoreOpenError::Backend)?
+        .map_err(Error::Backend)?
         .with_extra_reset_keys(item_only_keys(model));
     Ok((store, status))
 }

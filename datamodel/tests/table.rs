@@ -5,7 +5,7 @@ mod common;
 
 use cwmp_model::{Access, ActiveNotify, BaseType, Notification, ObjectKind, Source};
 use deskphone_datamodel::{
-    serial_number_from_mac, DeskPhoneModel, ItemFormat, ModelError, Origin, BUILTIN_TABLE,
+    serial_number_from_mac, DeskPhoneModel, Error, ItemFormat, Origin, BUILTIN_TABLE,
 };
 use std::collections::HashMap;
 
@@ -487,7 +487,7 @@ fn schema_level_refusals() {
     let text = MINI.replace("path = \"Device.X.A\"", "path = \"Device.Y.A\"");
     assert!(matches!(
         DeskPhoneModel::from_toml(&text),
-        Err(ModelError::Schema(_))
+        Err(Error::Schema(_))
     ));
     // A writable live parameter.
     let text = format!(
@@ -497,11 +497,11 @@ fn schema_level_refusals() {
     // Not TOML at all; another format version.
     assert!(matches!(
         DeskPhoneModel::from_toml("[[param"),
-        Err(ModelError::Toml(_))
+        Err(Error::Toml(_))
     ));
     assert!(matches!(
         DeskPhoneModel::from_toml("format = 2"),
-        Err(ModelError::Toml(_))
+        Err(Error::Toml(_))
     ));
 }
 

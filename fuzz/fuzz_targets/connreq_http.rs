@@ -28,11 +28,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = req.path();
         let _ = req.keep_alive();
         let mut server = ConnectionRequestServer::new("/cr", "realm");
-        let creds = Credentials {
-            username: "user",
-            password: "pw",
-        };
-        let reply = server.handle(Instant::now(), &req, creds, [1; 16]);
+        let creds = Credentials::new("user", "pw");
+        let reply = server.handle(Instant::now(), &req, &creds, [1; 16]);
         let bytes = reply.to_bytes();
         assert!(bytes.starts_with(b"HTTP/1.1 "));
     }

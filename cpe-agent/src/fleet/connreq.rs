@@ -138,10 +138,7 @@ impl CrTable {
         let reply = server.handle(
             Instant::now(),
             &request,
-            Credentials {
-                username: &user,
-                password: &pass,
-            },
+            &Credentials::new(user, pass),
             rand::random(),
         );
         drop(servers);

@@ -101,7 +101,7 @@ pub struct Shared {
     /// The HTTP transport's configuration.
     pub transport: TransportConfig,
     /// `config-encryption-key`.
-    pub config_key: Option<String>,
+    pub config_key: Option<cwmp_model::Secret>,
     /// The wall clock.
     pub wall_clock: cwmp_client::WallClock,
     /// `http://host:port` of the connection-request listener (`None`: no listener).

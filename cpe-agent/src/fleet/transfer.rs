@@ -128,7 +128,7 @@ fn fetch_and_apply(
     let fetch = FetchRequest {
         url: &url,
         username: &req.username,
-        password: &req.password,
+        password: req.password.clone().into(),
         file_size: u64::from(req.file_size),
         tls: &tls,
         limits: DownloadLimits {
@@ -170,7 +170,8 @@ fn fetch_and_apply(
     } else {
         download(&fetch, part, &mut |_| Ok(()))?;
         let data = std::fs::read(part).map_err(local)?;
-        let file = vendor_config::read(&data, sh.config_key.as_deref()).map_err(config_fault)?;
+        let file = vendor_config::read(&data, sh.config_key.as_ref().map(|k| k.expose()))
+            .map_err(config_fault)?;
         let changed = deskphone_datamodel::apply_items(&mut phone.store, &sh.model, &file.items)
             .map_err(|e| {
                 TransferFault::new(

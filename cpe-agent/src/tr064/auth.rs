@@ -48,23 +48,9 @@ pub fn content_auth_response(uid: &str, realm: &str, pwd: &str, sn: &str) -> Str
     DigestAlgorithm::Md5.hash_parts(&[secret.as_bytes(), sn.as_bytes()])
 }
 
-/// The administrator's credentials as last read from the store.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct AdminCredentials {
-    /// `admin-username`.
-    pub username: String,
-    /// `admin-password` (empty: no password set).
-    pub password: String,
-}
-
-impl std::fmt::Debug for AdminCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AdminCredentials")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
+/// The administrator's credentials as last read from the store: `admin-username` and
+/// `admin-password` (empty: no password set), in the project's one credentials type.
+pub type AdminCredentials = cwmp_connreq::Credentials;
 
 /// What a content-level `ClientAuth` came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,7 +152,7 @@ impl Authenticator {
             uri,
             authorization,
             &creds.username,
-            &creds.password,
+            creds.password.expose(),
         )
     }
 
@@ -206,8 +192,12 @@ impl Authenticator {
             Some(issued) => now.saturating_duration_since(issued) <= CONTENT_NONCE_LIFETIME,
             None => false,
         };
-        let expected =
-            content_auth_response(&creds.username, CONTENT_REALM, &creds.password, nonce);
+        let expected = content_auth_response(
+            &creds.username,
+            CONTENT_REALM,
+            creds.password.expose(),
+            nonce,
+        );
         let good = fresh
             && !creds.password.is_empty()
             && user == creds.username
@@ -283,7 +273,7 @@ mod tests {
         let n = a.content_nonce(t0, [8; 8]);
         let none = AdminCredentials {
             username: "admin".into(),
-            password: String::new(),
+            password: Default::default(),
         };
         let auth = content_auth_response("admin", CONTENT_REALM, "", &n);
         let v = a.verify_content(t0, &n, &auth, "admin", CONTENT_REALM, &none, [9; 8]);

@@ -358,7 +358,8 @@ impl Tr064 {
                 .unwrap_or_default(),
             password: model
                 .item_value(s.backend(), "admin-password")
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                .into(),
         })
         .map_err(|e| UpnpFault::new(501, format!("Action Failed: {e}")))
     }
@@ -453,7 +454,15 @@ impl Tr064 {
                     realm,
                 }) => {
                     let mut a = lock(&self.auth);
-                    match a.verify_content(now, nonce, auth, uid, realm, &creds, rand::random()) {
+                    match a.verify_content(
+                        now,
+                        nonce,
+                        auth.expose(),
+                        uid,
+                        realm,
+                        &creds,
+                        rand::random(),
+                    ) {
                         ContentVerdict::Ok { next_nonce } => {
                             response_auth = Some(ResponseAuth::NextChallenge {
                                 nonce: next_nonce,

@@ -11,6 +11,7 @@
 //! [`MAX_DEPTH`], [`MAX_ARGS`] arguments, no DTD, only the five predefined entities and
 //! character references. Anything else is an [`ActionParseError`], never a panic.
 
+use cwmp_model::Secret;
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
@@ -29,8 +30,8 @@ pub const MAX_DEPTH: usize = 8;
 /// Most arguments in one call.
 pub const MAX_ARGS: usize = 32;
 
-/// The content-level authentication header of a call.
-#[derive(Clone, PartialEq, Eq)]
+/// The content-level authentication header of a call. `Debug` redacts `auth`.
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub enum AuthHeader {
     /// `InitChallenge`: the client asks for a nonce.
     InitChallenge {
@@ -41,33 +42,13 @@ pub enum AuthHeader {
     ClientAuth {
         /// `Nonce` (the server's).
         nonce: String,
-        /// `Auth` (the response hash).
-        auth: String,
+        /// `Auth` (the response hash: an offline-guessable function of the password).
+        auth: Secret,
         /// `UserID`.
         user: String,
         /// `Realm`.
         realm: String,
     },
-}
-
-impl fmt::Debug for AuthHeader {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AuthHeader::InitChallenge { user } => {
-                f.debug_struct("InitChallenge").field("user", user).finish()
-            }
-            // The response hash is an offline-guessable function of the password.
-            AuthHeader::ClientAuth {
-                nonce, user, realm, ..
-            } => f
-                .debug_struct("ClientAuth")
-                .field("nonce", nonce)
-                .field("user", user)
-                .field("realm", realm)
-                .field("auth", &"<redacted>")
-                .finish(),
-        }
-    }
 }
 
 /// One parsed action call.
@@ -325,7 +306,7 @@ pub fn parse_action(bytes: &[u8]) -> Result<ActionCall, ActionParseError> {
                 (Some(AUTH_NS), "ClientAuth") => {
                     auth = Some(AuthHeader::ClientAuth {
                         nonce: h.text_of("Nonce").unwrap_or_default(),
-                        auth: h.text_of("Auth").unwrap_or_default(),
+                        auth: h.text_of("Auth").unwrap_or_default().into(),
                         user: h.text_of("UserID").unwrap_or_default(),
                         realm: h.text_of("Realm").unwrap_or_default(),
                     })

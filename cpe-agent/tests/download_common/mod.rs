@@ -37,16 +37,8 @@ pub fn load_state(dir: &Path) -> PersistentState {
 }
 
 fn save_state(dir: &Path, s: &PersistentState) -> std::io::Result<()> {
-    let tmp = dir.join("cwmp-state.tmp");
     let data = serde_json::to_vec(s).map_err(std::io::Error::other)?;
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&data)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, state_file(dir))?;
-    std::fs::File::open(dir)?.sync_all()
+    cwmp_model::atomic::write_atomic(&state_file(dir), &data, 0o600)
 }
 
 struct TestPhone {
@@ -70,7 +62,7 @@ impl<S: ParameterStore> Device<S> for TestPhone {
                 tls: TlsSettings::new(),
                 device_type: MODEL.into(),
                 mac_address: MAC.into(),
-                config_key: self.config_key.clone(),
+                config_key: self.config_key.clone().map(cwmp_model::Secret::from),
                 reboot: Box::new(move || {
                     rebooted.store(true, Ordering::SeqCst);
                     h.shutdown();

@@ -18,248 +18,25 @@
 //! ```
 
 use base64::Engine as _;
-use std::fmt;
 
 /// The user name and password the CPE presents to the ACS (`ManagementServer.Username` and
-/// `ManagementServer.Password`).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    username: String,
-    password: String,
-}
+/// `ManagementServer.Password`) and to file servers: the project's one credentials type,
+/// whose password is a [`cwmp_model::Secret`].
+pub use cwmp_connreq::Credentials;
 
-impl Credentials {
-    /// Credentials from the two `ManagementServer` values.
-    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Credentials {
-        Credentials {
-            username: username.into(),
-            password: password.into(),
-        }
-    }
-
-    /// The user name.
-    pub fn username(&self) -> &str {
-        &self.username
-    }
-
-    /// The password (a secret: never log it).
-    pub fn password(&self) -> &str {
-        &self.password
-    }
-}
-
-impl fmt::Debug for Credentials {
-    /// The password is redacted (design: secrets never print).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
-
-/// One challenge of a `WWW-Authenticate` header (RFC 7235 §4.1).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Challenge {
-    /// The scheme, lower-cased (`basic`, `digest`, …).
-    pub scheme: String,
-    /// `name=value` parameters; names lower-cased, quoted values unescaped.
-    pub params: Vec<(String, String)>,
-}
-
-impl Challenge {
-    fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Parse every challenge in the `WWW-Authenticate` header values. Unparsable parts are
-/// skipped: the header is network input and never causes a panic or an error by itself.
-pub(crate) fn parse_challenges<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<Challenge> {
-    let mut out = Vec::new();
-    for value in values {
-        parse_one_header(value, &mut out);
-    }
-    out
-}
-
-/// A small tokenizer for `challenge = auth-scheme [ 1*SP ( token68 / #auth-param ) ]`, with
-/// several challenges separated by commas. A token that is not followed by `=` starts a new
-/// challenge.
-fn parse_one_header(value: &str, out: &mut Vec<Challenge>) {
-    let b = value.as_bytes();
-    let mut i = 0;
-    let mut current: Option<Challenge> = None;
-    // Bound the work on hostile input: a header longer than this is cut (on a character
-    // boundary, so that slicing the text below cannot panic).
-    let mut end = b.len().min(8 * 1024);
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    while i < end {
-        // Skip separators.
-        while i < end && (b[i] == b' ' || b[i] == b'\t' || b[i] == b',') {
-            i += 1;
-        }
-        if i >= end {
-            break;
-        }
-        let start = i;
-        while i < end && is_tchar(b[i]) {
-            i += 1;
-        }
-        if i == start {
-            // Not a token: skip one byte and carry on.
-            i += 1;
-            continue;
-        }
-        let token = &value[start..i];
-        // Look past optional whitespace for '='.
-        let mut j = i;
-        while j < end && (b[j] == b' ' || b[j] == b'\t') {
-            j += 1;
-        }
-        if j < end && b[j] == b'=' && current.is_some() {
-            // An auth-param (or a token68 ending in '=' that we do not need).
-            j += 1;
-            while j < end && (b[j] == b' ' || b[j] == b'\t') {
-                j += 1;
-            }
-            let (val, next) = if j < end && b[j] == b'"' {
-                parse_quoted(value, j, end)
-            } else {
-                let vs = j;
-                while j < end && b[j] != b',' && b[j] != b' ' && b[j] != b'\t' {
-                    j += 1;
-                }
-                (value[vs..j].to_string(), j)
-            };
-            if let Some(c) = current.as_mut() {
-                if c.params.len() < 32 {
-                    c.params.push((token.to_ascii_lowercase(), val));
-                }
-            }
-            i = next;
-        } else {
-            // A new scheme; whatever follows without '=' (token68) is ignored.
-            if let Some(c) = current.take() {
-                out.push(c);
-            }
-            current = Some(Challenge {
-                scheme: token.to_ascii_lowercase(),
-                params: Vec::new(),
-            });
-            // Swallow a token68 (e.g. `Negotiate abc==`): it ends at a comma.
-            let mut k = i;
-            while k < end && (b[k] == b' ' || b[k] == b'\t') {
-                k += 1;
-            }
-            let t68 = k;
-            while k < end && (is_tchar(b[k]) || b[k] == b'/' || b[k] == b'=') {
-                k += 1;
-            }
-            let mut after = k;
-            while after < end && (b[after] == b' ' || b[after] == b'\t') {
-                after += 1;
-            }
-            if k > t68 && value[t68..k].ends_with('=') && (after >= end || b[after] == b',') {
-                i = k;
-            }
-        }
-    }
-    if let Some(c) = current.take() {
-        out.push(c);
-    }
-}
-
-fn parse_quoted(value: &str, open: usize, end: usize) -> (String, usize) {
-    let b = value.as_bytes();
-    let mut s = Vec::new();
-    let mut i = open + 1;
-    while i < end {
-        match b[i] {
-            b'\\' if i + 1 < end => {
-                s.push(b[i + 1]);
-                i += 2;
-            }
-            b'"' => {
-                i += 1;
-                break;
-            }
-            c => {
-                s.push(c);
-                i += 1;
-            }
-        }
-    }
-    (String::from_utf8_lossy(&s).into_owned(), i)
-}
-
-fn is_tchar(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
-}
+/// The `WWW-Authenticate` parser and the Digest challenge type are `cwmp-connreq`'s (one of
+/// each in the project).
+pub(crate) use cwmp_connreq::{parse_challenges, Challenge, DigestChallenge};
 
 /// The hash algorithm and quality of protection of a Digest response come from `cwmp-connreq`,
 /// which also computes the response for every Digest user in the project (one formula).
-pub(crate) use cwmp_connreq::{DigestAlgorithm, DigestQop as Qop};
+pub(crate) use cwmp_connreq::DigestAlgorithm;
 
 /// Preference when the server offers several Digest challenges: the stronger first.
 fn rank(alg: DigestAlgorithm) -> u8 {
     match alg {
         DigestAlgorithm::Sha256 | DigestAlgorithm::Sha256Sess => 2,
         _ => 1,
-    }
-}
-
-/// A Digest challenge we can answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DigestChallenge {
-    pub realm: String,
-    pub nonce: String,
-    pub opaque: Option<String>,
-    pub algorithm: DigestAlgorithm,
-    pub qop: Qop,
-    pub stale: bool,
-}
-
-impl DigestChallenge {
-    fn from_challenge(c: &Challenge) -> Option<DigestChallenge> {
-        if c.scheme != "digest" {
-            return None;
-        }
-        let nonce = c.param("nonce")?.to_string();
-        let algorithm = DigestAlgorithm::parse(c.param("algorithm"))?;
-        let qop = match c.param("qop") {
-            None => Qop::None,
-            Some(list) => {
-                let opts: Vec<String> = list
-                    .split(',')
-                    .map(|s| s.trim().to_ascii_lowercase())
-                    .collect();
-                if opts.iter().any(|o| o == "auth") {
-                    Qop::Auth
-                } else if opts.iter().any(|o| o == "auth-int") {
-                    Qop::AuthInt
-                } else {
-                    return None;
-                }
-            }
-        };
-        // `userhash=true` asks for a hashed user name (RFC 7616 §3.4.4); the plain name is
-        // still accepted by servers that do not insist, so it is not implemented.
-        Some(DigestChallenge {
-            realm: c.param("realm").unwrap_or("").to_string(),
-            nonce,
-            opaque: c.param("opaque").map(str::to_string),
-            algorithm,
-            qop,
-            stale: c
-                .param("stale")
-                .is_some_and(|s| s.eq_ignore_ascii_case("true")),
-        })
     }
 }
 
@@ -291,7 +68,7 @@ pub(crate) fn choose(challenges: &[Challenge]) -> Option<Chosen> {
 
 /// The `Authorization` value for Basic (RFC 7617).
 pub(crate) fn basic_authorization(creds: &Credentials) -> String {
-    let raw = format!("{}:{}", creds.username, creds.password);
+    let raw = format!("{}:{}", creds.username, creds.password.expose());
     format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())
@@ -324,7 +101,7 @@ pub(crate) fn digest_authorization(
         algorithm: alg,
         username: &creds.username,
         realm: &ch.realm,
-        password: &creds.password,
+        password: creds.password.expose(),
         nonce: &ch.nonce,
         cnonce: req.cnonce,
         nc: &nc,
@@ -391,7 +168,7 @@ mod tests {
         let Some(Chosen::Digest(d)) = choose(&ch) else {
             panic!("digest expected")
         };
-        assert_eq!(d.qop, Qop::Auth);
+        assert_eq!(d.qop, cwmp_connreq::DigestQop::Auth);
         let creds = Credentials::new("Mufasa", "Circle Of Life");
         let h = digest_authorization(
             &creds,
@@ -484,7 +261,7 @@ mod tests {
         };
         assert_eq!(d.realm, "GenieACS");
         assert_eq!(d.nonce, "9e336408f4c3bb351a1c33450d2ea1a3");
-        assert_eq!(d.qop, Qop::Auth);
+        assert_eq!(d.qop, cwmp_connreq::DigestQop::Auth);
         assert_eq!(d.algorithm, DigestAlgorithm::Md5);
         assert!(!d.stale);
     }

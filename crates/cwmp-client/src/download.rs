@@ -32,7 +32,7 @@
 use crate::auth::{self, Chosen, Credentials, DigestRequest};
 use crate::error::{from_ureq, Error};
 use crate::tls::TlsSettings;
-use cwmp_model::{FaultCode, Url};
+use cwmp_model::{FaultCode, Secret, Url};
 use sha2::{Digest as _, Sha256};
 use std::fmt;
 use std::fs::File;
@@ -67,33 +67,22 @@ impl Default for DownloadLimits {
     }
 }
 
-/// What to fetch: the file-server arguments of a Download RPC.
-#[derive(Clone)]
+/// What to fetch: the file-server arguments of a Download RPC. `Debug` redacts the password
+/// (a [`Secret`]).
+#[derive(Clone, Debug)]
 pub struct FetchRequest<'a> {
     /// `URL` (http or https; `$mac` and the like already expanded by the caller).
     pub url: &'a str,
     /// `Username` (empty: none).
     pub username: &'a str,
-    /// `Password` (a secret).
-    pub password: &'a str,
+    /// `Password`.
+    pub password: Secret,
     /// `FileSize` (0 = not specified).
     pub file_size: u64,
     /// Trust anchors (and client identity) for https, the same as for the ACS.
     pub tls: &'a TlsSettings,
     /// Bounds.
     pub limits: DownloadLimits,
-}
-
-impl fmt::Debug for FetchRequest<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FetchRequest")
-            .field("url", &self.url)
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .field("file_size", &self.file_size)
-            .field("limits", &self.limits)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A file that arrived completely and is durable on disk.
@@ -206,7 +195,7 @@ fn download_inner(
     let mut url = parse_file_url(req.url)?;
     let agent = agent(req);
     let creds = (!req.username.is_empty() || !req.password.is_empty())
-        .then(|| Credentials::new(req.username, req.password));
+        .then(|| Credentials::new(req.username, req.password.clone()));
     let mut authorization: Option<Chosen> = None;
     let mut auth_rounds = 0u32;
     let mut redirects = 0u32;
@@ -483,6 +472,9 @@ fn network_fault(e: Error) -> TransferFault {
             FaultCode::FileTransferFailure,
             "the download was cut short: the phone is shutting down".to_owned(),
         ),
+        other @ (Error::Engine(_) | Error::WrongStoreType { .. }) => {
+            (FaultCode::FileTransferFailure, other.to_string())
+        }
     };
     TransferFault::new(code, msg)
 }
@@ -554,7 +546,7 @@ mod tests {
         let r = FetchRequest {
             url: "http://h/",
             username: "u",
-            password: "hunter2",
+            password: "hunter2".into(),
             file_size: 0,
             tls: &tls,
             limits: DownloadLimits::default(),
@@ -568,7 +560,7 @@ mod tests {
         let r = FetchRequest {
             url: "ftp://h/x",
             username: "",
-            password: "",
+            password: Secret::default(),
             file_size: 0,
             tls: &tls,
             limits: DownloadLimits::default(),

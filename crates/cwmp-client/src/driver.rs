@@ -178,6 +178,8 @@ pub struct ClientHandle {
     tx: Sender<Command>,
     stopping: Arc<AtomicBool>,
     abort: Arc<Mutex<Option<SessionAbort>>>,
+    /// The concrete type of the store [`Client::run`] last ran with (for `with_store_as`).
+    store_type: Arc<Mutex<Option<(std::any::TypeId, &'static str)>>>,
 }
 
 impl fmt::Debug for ClientHandle {
@@ -234,19 +236,34 @@ impl ClientHandle {
 
     /// [`with_store`](Self::with_store) for a job that needs the concrete store type `T` (its
     /// own methods beyond [`ParameterStore`], e.g. a batch of configuration items), reached
-    /// through [`ParameterStore::as_any_mut`]. If the driver's store is not a `T`, the job is
-    /// not run (and is dropped, so a result channel it holds disconnects) and an error is
-    /// logged. Returns `false` once the client is gone.
-    pub fn with_store_as<T: 'static>(&self, job: impl FnOnce(&mut T) + Send + 'static) -> bool {
-        self.with_store(move |store: &mut dyn ParameterStore| {
+    /// through [`ParameterStore::as_any_mut`].
+    ///
+    /// Fails with [`Error::WrongStoreType`] when the store [`Client::run`] runs with is not a
+    /// `T` (decided here, before the job is sent, once `run` has started; a job queued before
+    /// that is checked on the driver's thread and dropped unrun, so a result channel it holds
+    /// disconnects), and with [`Error::Shutdown`] once the client is gone.
+    pub fn with_store_as<T: 'static>(
+        &self,
+        job: impl FnOnce(&mut T) + Send + 'static,
+    ) -> Result<(), Error> {
+        let wrong = || Error::WrongStoreType {
+            requested: std::any::type_name::<T>(),
+        };
+        let known = *self.store_type.lock().unwrap_or_else(|p| p.into_inner());
+        if known.is_some_and(|(id, _)| id != std::any::TypeId::of::<T>()) {
+            return Err(wrong());
+        }
+        let sent = self.with_store(move |store: &mut dyn ParameterStore| {
             match store.as_any_mut().and_then(|any| any.downcast_mut::<T>()) {
                 Some(concrete) => job(concrete),
-                None => log::error!(
-                    "store job for {} skipped: the driver's store is another type",
-                    std::any::type_name::<T>()
-                ),
+                None => log::error!("store job skipped: {}", wrong()),
             }
-        })
+        });
+        if sent {
+            Ok(())
+        } else {
+            Err(Error::Shutdown)
+        }
     }
 
     /// A [`ChangeListener`] for the store that relays changes to the driver.
@@ -323,12 +340,13 @@ impl Client {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let now = Now::new(Instant::now(), (config.wall_clock)());
         let agent = Agent::new(config.agent.clone(), state, boot, rng.random(), now)
-            .map_err(|e| Error::InvalidConfig(e.to_string()))?;
+            .map_err(Error::Engine)?;
         let (tx, rx) = mpsc::channel();
         let handle = ClientHandle {
             tx,
             stopping: Arc::new(AtomicBool::new(false)),
             abort: Arc::new(Mutex::new(None)),
+            store_type: Arc::new(Mutex::new(None)),
         };
         Ok(Client {
             agent,
@@ -365,9 +383,14 @@ impl Client {
         D: Device<S> + ?Sized,
     {
         // A data model without the Inform's identity is refused before anything starts.
-        self.agent
-            .check_store(store)
-            .map_err(|e| Error::InvalidConfig(e.to_string()))?;
+        self.agent.check_store(store).map_err(Error::Engine)?;
+        *self
+            .handle
+            .store_type
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = store
+            .as_any_mut()
+            .map(|any| ((*any).type_id(), std::any::type_name::<S>()));
         // The connection-request sockets live as long as this call (TR-069 §3.2.2, Annex G).
         self.connreq = None;
         self.connreq = Some(ConnReqRuntime::new(

@@ -45,8 +45,17 @@ pub enum Error {
     /// A redirect that CWMP does not allow: after the Inform, a status other than 301, 302 or
     /// 307, no or a bad `Location` (TR-069 §3.4 "Redirects").
     Redirect(String),
-    /// The driver was asked to shut down while a session was running.
+    /// The driver was asked to shut down while a session was running, or the client is gone.
     Shutdown,
+    /// The engine refused its configuration, persisted state or data model
+    /// ([`cwmp_engine::Error`], the source).
+    Engine(cwmp_engine::Error),
+    /// [`crate::ClientHandle::with_store_as`] asked for a store type the client does not run
+    /// with.
+    WrongStoreType {
+        /// The type asked for.
+        requested: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -69,11 +78,22 @@ impl fmt::Display for Error {
             }
             Error::Redirect(m) => write!(f, "redirect refused: {m}"),
             Error::Shutdown => write!(f, "client shut down"),
+            Error::Engine(e) => write!(f, "engine: {e}"),
+            Error::WrongStoreType { requested } => {
+                write!(f, "the client's store is not a {requested}")
+            }
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Engine(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// Map a ureq error to ours. TLS failures arrive either as `Error::Rustls` or wrapped in an
 /// `io::Error` by rustls' `complete_io`; both become [`Error::Tls`].

@@ -44,7 +44,7 @@
 //! The Inform reads [`cwmp_engine::REQUIRED_PARAMETERS`] (below the root, `Device.`):
 //! `DeviceInfo.Manufacturer`, `ManufacturerOUI`, `ProductClass`, `SerialNumber` (the
 //! `DeviceId`) and `ManagementServer.URL`; [`Client::run`] refuses a store without them
-//! ([`Error::InvalidConfig`]). The rest of the Inform's `ParameterList` is the table's
+//! ([`Error::Engine`]). The rest of the Inform's `ParameterList` is the table's
 //! forced-inform parameters (TR-069 asks for `HardwareVersion`, `SoftwareVersion`,
 //! `ProvisioningCode`, `ParameterKey`, `ConnectionRequestURL`; mark them `forced_inform`).
 //! The periodic, retry and connection-request parameters of `ManagementServer.` are read when

@@ -337,10 +337,7 @@ fn read_and_decide(
                 return Some(server.handle(
                     Instant::now(),
                     &request,
-                    CrCredentials {
-                        username: &creds.username,
-                        password: &creds.password,
-                    },
+                    &CrCredentials::new(creds.username, creds.password),
                     random,
                 ));
             }

@@ -11,11 +11,12 @@
 //!   certificate"/"ACS client key"), else the device's default certificate and key, which the
 //!   embedder supplies (the library only takes PEM).
 //!
-//! PEM is parsed leniently: the Desk Phone CP documentation prints certificates on one line
-//! with spaces in the Base64 text, so any whitespace inside a block is ignored.
+//! PEM is parsed by [`cwmp_model::pem`], which also reads the one-line form the Desk Phone CP
+//! documentation prints (spaces instead of newlines in the Base64 text).
 
 use crate::error::Error;
 use base64::Engine as _;
+use cwmp_model::pem::PemBlock;
 use rustls_pki_types::{
     CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer,
 };
@@ -168,48 +169,10 @@ fn to_pem(label: &str, der: &[u8]) -> String {
     out
 }
 
-/// One PEM block: its label and its decoded bytes.
-struct PemBlock {
-    label: String,
-    der: Vec<u8>,
-}
-
-/// At most this many blocks are read from one PEM text (a CA bundle for one ACS is small).
-const MAX_PEM_BLOCKS: usize = 64;
-
+/// The blocks of a PEM text (the project's one parser, [`cwmp_model::pem`]; lax: text around
+/// the blocks, as in CA bundles, is skipped).
 fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, Error> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("-----BEGIN ") {
-        let after = &rest[start + "-----BEGIN ".len()..];
-        let Some(label_end) = after.find("-----") else {
-            return Err(Error::InvalidPem("unterminated BEGIN line".into()));
-        };
-        let label = after[..label_end].trim().to_string();
-        let body_start = &after[label_end + 5..];
-        let end_marker = format!("-----END {label}-----");
-        let Some(body_end) = body_start.find(&end_marker) else {
-            return Err(Error::InvalidPem(format!("no END line for {label}")));
-        };
-        let b64: String = body_start[..body_end]
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        if b64.contains(':') {
-            return Err(Error::InvalidPem(format!(
-                "{label}: encrypted or annotated PEM is not supported"
-            )));
-        }
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(b64.as_bytes())
-            .map_err(|e| Error::InvalidPem(format!("{label}: bad Base64: {e}")))?;
-        out.push(PemBlock { label, der });
-        if out.len() > MAX_PEM_BLOCKS {
-            return Err(Error::InvalidPem("too many PEM blocks".into()));
-        }
-        rest = &body_start[body_end + end_marker.len()..];
-    }
-    Ok(out)
+    cwmp_model::pem::parse(text).map_err(|e| Error::InvalidPem(e.to_string()))
 }
 
 /// Every `CERTIFICATE` block of a PEM text, in order. Fails when there is none.

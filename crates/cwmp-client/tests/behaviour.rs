@@ -653,13 +653,10 @@ mod minimal {
                     Ok(request) => {
                         buf.drain(..request.head_len().min(buf.len()));
                         let c = &l.credentials;
-                        let creds = Credentials {
-                            username: &c.username,
-                            password: &c.password,
-                        };
+                        let creds = Credentials::new(c.username.as_str(), c.password.as_str());
                         break l
                             .server
-                            .handle(Instant::now(), &request, creds, rng.random());
+                            .handle(Instant::now(), &request, &creds, rng.random());
                     }
                 }
             };

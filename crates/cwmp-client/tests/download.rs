@@ -39,7 +39,7 @@ fn fetch(
     let req = FetchRequest {
         url,
         username: user,
-        password: pass,
+        password: pass.into(),
         file_size,
         tls,
         limits: limits(),
@@ -203,7 +203,7 @@ fn file_size_and_max_size_are_enforced() {
     let req = FetchRequest {
         url: &url,
         username: "",
-        password: "",
+        password: Default::default(),
         file_size: 0,
         tls: &tls,
         limits: DownloadLimits {
@@ -317,7 +317,7 @@ fn redirects_are_followed_and_inspect_can_refuse() {
     let req = FetchRequest {
         url: &target,
         username: "",
-        password: "",
+        password: Default::default(),
         file_size: 0,
         tls: &tls,
         limits: limits(),

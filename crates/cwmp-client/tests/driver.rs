@@ -498,16 +498,28 @@ fn typed_store_jobs_reach_the_concrete_store_on_the_driver_thread() {
     let worker = std::thread::spawn(move || {
         // The right type: the job runs with the MemoryStore itself.
         let tx2 = tx.clone();
-        assert!(h2.with_store_as::<MemoryStore>(move |s: &mut MemoryStore| {
+        let (ran_tx, ran_rx) = std::sync::mpsc::channel();
+        h2.with_store_as::<MemoryStore>(move |s: &mut MemoryStore| {
             let n = s.schema().params().len();
             tx2.send(Some(n)).expect("send");
-        }));
-        // Another type: the job is dropped unrun, so its sender disconnects.
+            ran_tx.send(()).expect("send");
+        })
+        .expect("the right type");
+        // Another type: refused before anything is sent (run has started: the job above ran).
+        ran_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("first job ran");
         let (tx3, rx3) = std::sync::mpsc::channel::<()>();
-        assert!(h2.with_store_as::<String>(move |_s: &mut String| {
-            tx3.send(()).expect("never runs");
-        }));
-        let skipped = rx3.recv_timeout(Duration::from_secs(10)).is_err();
+        let err = h2
+            .with_store_as::<String>(move |_s: &mut String| {
+                tx3.send(()).expect("never runs");
+            })
+            .expect_err("another type");
+        assert!(
+            matches!(err, cwmp_client::Error::WrongStoreType { .. }),
+            "{err}"
+        );
+        let skipped = rx3.recv_timeout(Duration::from_secs(1)).is_err();
         tx.send(if skipped { None } else { Some(0) }).expect("send");
         h2.shutdown();
     });

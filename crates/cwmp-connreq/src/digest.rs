@@ -42,7 +42,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use crate::challenge::DigestChallenge;
 use crate::digest_hash::{digest_response, DigestAlgorithm, DigestInput, DigestQop};
+use cwmp_model::Secret;
 use subtle::ConstantTimeEq;
 
 /// Default nonce lifetime (TR-069 §3.2.2 leaves it to the CPE): long enough for an ACS to answer a
@@ -96,8 +98,8 @@ impl std::error::Error for DigestParseError {}
 
 /// The parameters of an `Authorization: Digest …` header (RFC 7616 §3.4).
 ///
-/// `Debug` redacts `response`.
-#[derive(Clone, PartialEq, Eq)]
+/// `Debug` redacts `response` (an offline-guessable function of the password).
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub struct DigestCredentials {
     /// `username`, unquoted, exactly as sent.
     pub username: String,
@@ -108,7 +110,7 @@ pub struct DigestCredentials {
     /// `uri` (the request target the client signed).
     pub uri: String,
     /// `response`: 32 hex digits (checked by the parser).
-    pub response: String,
+    pub response: Secret,
     /// `algorithm`, if sent (absent means MD5).
     pub algorithm: Option<String>,
     /// `qop`, if sent.
@@ -123,24 +125,6 @@ pub struct DigestCredentials {
     pub opaque: Option<String>,
     /// `userhash=true` was sent (RFC 7616 §3.4.4; not supported).
     pub userhash: bool,
-}
-
-impl fmt::Debug for DigestCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DigestCredentials")
-            .field("username", &self.username)
-            .field("realm", &self.realm)
-            .field("nonce", &self.nonce)
-            .field("uri", &self.uri)
-            .field("response", &"<redacted>")
-            .field("algorithm", &self.algorithm)
-            .field("qop", &self.qop)
-            .field("nc", &self.nc)
-            .field("cnonce", &self.cnonce)
-            .field("opaque", &self.opaque)
-            .field("userhash", &self.userhash)
-            .finish()
-    }
 }
 
 /// Parses an `Authorization` header value of the Digest scheme.
@@ -197,7 +181,7 @@ pub fn parse_authorization(header: &str) -> Result<DigestCredentials, DigestPars
         realm: realm.ok_or(DigestParseError::Missing("realm"))?,
         nonce: nonce.ok_or(DigestParseError::Missing("nonce"))?,
         uri: uri.ok_or(DigestParseError::Missing("uri"))?,
-        response,
+        response: response.into(),
         algorithm,
         qop,
         nc,
@@ -208,66 +192,10 @@ pub fn parse_authorization(header: &str) -> Result<DigestCredentials, DigestPars
     })
 }
 
-/// The parameters of a `WWW-Authenticate: Digest …` challenge (the client side, used by test
-/// ACSs and by [`authorization_header`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DigestChallenge {
-    /// `realm`.
-    pub realm: String,
-    /// `nonce`.
-    pub nonce: String,
-    /// The `qop` options offered (empty when the challenge has no `qop`).
-    pub qop: Vec<String>,
-    /// `algorithm`, if given.
-    pub algorithm: Option<String>,
-    /// `opaque`, if given (to be echoed).
-    pub opaque: Option<String>,
-    /// `stale=true` was given.
-    pub stale: bool,
-}
-
-/// Parses a `WWW-Authenticate` value holding one Digest challenge.
-pub fn parse_challenge(header: &str) -> Result<DigestChallenge, DigestParseError> {
-    let mut realm = None;
-    let mut nonce = None;
-    let mut qop = None;
-    let mut algorithm = None;
-    let mut opaque = None;
-    let mut stale = None;
-    for (name, value) in parse_params(header)? {
-        let slot = match name.as_str() {
-            "realm" => (&mut realm, "realm"),
-            "nonce" => (&mut nonce, "nonce"),
-            "qop" => (&mut qop, "qop"),
-            "algorithm" => (&mut algorithm, "algorithm"),
-            "opaque" => (&mut opaque, "opaque"),
-            "stale" => (&mut stale, "stale"),
-            _ => continue,
-        };
-        if slot.0.replace(value).is_some() {
-            return Err(DigestParseError::Duplicate(slot.1));
-        }
-    }
-    Ok(DigestChallenge {
-        realm: realm.ok_or(DigestParseError::Missing("realm"))?,
-        nonce: nonce.ok_or(DigestParseError::Missing("nonce"))?,
-        qop: qop
-            .map(|q| {
-                q.split(',')
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        algorithm,
-        opaque,
-        stale: stale.is_some_and(|s| s.eq_ignore_ascii_case("true")),
-    })
-}
-
 /// Builds the `Authorization` value answering `challenge` (client side), in the exact shape
 /// GenieACS sends (capture `154`: no spaces, `algorithm=MD5,qop=auth,nc=…,cnonce="…"`).
-/// Without `auth` among the offered `qop` values the RFC 2069 form is produced.
+/// With a qop other than `auth` the RFC 2069 form is produced; the hash is the challenge's
+/// algorithm (`MD5` unless it named another).
 pub fn authorization_header(
     challenge: &DigestChallenge,
     username: &str,
@@ -277,10 +205,10 @@ pub fn authorization_header(
     cnonce: &str,
     nc: u32,
 ) -> String {
-    let use_qop = challenge.qop.iter().any(|q| q.eq_ignore_ascii_case("auth"));
+    let use_qop = challenge.qop == DigestQop::Auth;
     let nc = format!("{nc:08x}");
     let response = digest_response(&DigestInput {
-        algorithm: DigestAlgorithm::Md5,
+        algorithm: challenge.algorithm,
         username,
         realm: &challenge.realm,
         password,
@@ -297,11 +225,12 @@ pub fn authorization_header(
         body: b"",
     });
     let mut out = format!(
-        "Digest username={},realm={},nonce={},uri={},algorithm=MD5",
+        "Digest username={},realm={},nonce={},uri={},algorithm={}",
         quote(username),
         quote(&challenge.realm),
         quote(&challenge.nonce),
-        quote(uri)
+        quote(uri),
+        challenge.algorithm.name()
     );
     if use_qop {
         out.push_str(&format!(
@@ -568,7 +497,7 @@ impl DigestAuth {
             uri,
             body: b"",
         });
-        let given = creds.response.to_ascii_lowercase();
+        let given = creds.response.expose().to_ascii_lowercase();
         if !bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
             return Verdict::Refused(Refusal::WrongResponse);
         }
@@ -696,6 +625,7 @@ fn parse_params(header: &str) -> Result<Vec<(String, String)>, DigestParseError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::challenge::parse_challenge;
 
     const REALM: &str = "OpenScape Desk Phone CP600";
     const USER: &str = "001AE8-OpenScape%20Desk%20Phone%20CP600-001AE8A1B2C3";
@@ -794,7 +724,7 @@ mod tests {
         assert_eq!(c.qop.as_deref(), Some("auth"));
         assert_eq!(c.nc, Some(1));
         assert_eq!(c.cnonce.as_deref(), Some("f0899adb81930597"));
-        assert_eq!(c.response, "5d4648818f51122c296929c32ef2a9bf");
+        assert_eq!(c.response.expose(), "5d4648818f51122c296929c32ef2a9bf");
         assert!(!format!("{c:?}").contains("5d4648818f51"));
     }
 
@@ -891,8 +821,8 @@ mod tests {
         let forged = DigestChallenge {
             realm: REALM.into(),
             nonce: "never-issued".into(),
-            qop: vec!["auth".into()],
-            algorithm: None,
+            qop: DigestQop::Auth,
+            algorithm: DigestAlgorithm::Md5,
             opaque: None,
             stale: false,
         };
@@ -964,7 +894,7 @@ mod tests {
         let t0 = Instant::now();
         let ch = a.challenge(t0, [9; 16]);
         let mut c = parse_challenge(&ch).unwrap();
-        c.qop.clear();
+        c.qop = DigestQop::None;
         let h = authorization_header(&c, USER, PW, "GET", PATH, "unused", 1);
         assert!(!h.contains("qop"));
         assert_eq!(a.verify(t0, "GET", PATH, Some(&h), USER, PW), Verdict::Ok);

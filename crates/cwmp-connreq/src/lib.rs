@@ -24,7 +24,7 @@
 //! use cwmp_connreq::{parse_request, ConnectionRequestServer, Credentials, RequestError};
 //!
 //! let mut server = ConnectionRequestServer::new("/cr-1234", "Desk Phone");
-//! let creds = Credentials { username: "acs", password: "secret" };
+//! let creds = Credentials::new("acs", "secret");
 //! let mut buffer = b"GET /cr-1234 HTTP/1.1\r\nHost: 10.0.0.2:7547\r\n\r\n".to_vec();
 //! // loop { read more into `buffer` (with a timeout) …
 //! let reply = match parse_request(&buffer) {
@@ -32,7 +32,7 @@
 //!     Err(e) => server.handle_parse_error(&e).expect("not Incomplete"),
 //!     Ok(request) => {
 //!         buffer.drain(..request.head_len());
-//!         server.handle(Instant::now(), &request, creds, [7; 16] /* fresh random bytes */)
+//!         server.handle(Instant::now(), &request, &creds, [7; 16] /* fresh random bytes */)
 //!     }
 //! };
 //! let bytes = reply.to_bytes(); // write them
@@ -45,6 +45,7 @@
 #![warn(missing_docs)]
 
 mod binding;
+mod challenge;
 mod digest;
 mod digest_hash;
 mod http;
@@ -57,10 +58,11 @@ pub use binding::{
     StunBinding, StunConfig, StunEvent, Transmit, DEFAULT_KEEPALIVE, KEEPALIVE_FLOOR, MAX_SENDS,
     RETRANSMIT_INITIAL, RETRANSMIT_MAX, RETRY_BACKOFF_INITIAL, RETRY_BACKOFF_MAX,
 };
+pub use challenge::{parse_challenge, parse_challenges, Challenge, DigestChallenge};
 pub use digest::{
-    authorization_header, parse_authorization, parse_challenge, DigestAuth, DigestChallenge,
-    DigestCredentials, DigestParseError, Refusal, Verdict, DEFAULT_NONCE_CAPACITY,
-    DEFAULT_NONCE_LIFETIME, MAX_AUTH_HEADER_LEN, MAX_AUTH_PARAMS,
+    authorization_header, parse_authorization, DigestAuth, DigestCredentials, DigestParseError,
+    Refusal, Verdict, DEFAULT_NONCE_CAPACITY, DEFAULT_NONCE_LIFETIME, MAX_AUTH_HEADER_LEN,
+    MAX_AUTH_PARAMS,
 };
 pub use digest_hash::{digest_response, DigestAlgorithm, DigestInput, DigestQop};
 pub use http::{

@@ -53,24 +53,38 @@ use std::time::Instant;
 use crate::digest::{DigestAuth, Refusal, Verdict, DEFAULT_NONCE_LIFETIME};
 use crate::http::{HttpRequest, RequestError, Response};
 use crate::rate::RateLimiter;
+use cwmp_model::Secret;
 
-/// The ConnectionRequestUsername / ConnectionRequestPassword pair to check against, read from
-/// the store for each request (so a change by the ACS applies at once). `Debug` redacts the
-/// password.
-#[derive(Clone, Copy)]
-pub struct Credentials<'a> {
-    /// ConnectionRequestUsername.
-    pub username: &'a str,
-    /// ConnectionRequestPassword.
-    pub password: &'a str,
+/// A user name and password: the one credentials type of the project. The connection-request
+/// listener checks requests against ConnectionRequestUsername / ConnectionRequestPassword, the
+/// client answers the ACS's and file servers' challenges with ManagementServer.Username /
+/// Password, the TR-064 server checks its administrator. The password is a [`Secret`], so
+/// `Debug` never shows it.
+#[derive(Clone, Default, PartialEq, Eq, Debug)]
+pub struct Credentials {
+    /// The user name (e.g. ConnectionRequestUsername).
+    pub username: String,
+    /// The password (e.g. ConnectionRequestPassword).
+    pub password: Secret,
 }
 
-impl std::fmt::Debug for Credentials<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
+impl Credentials {
+    /// Credentials from a user name and a password.
+    pub fn new(username: impl Into<String>, password: impl Into<Secret>) -> Credentials {
+        Credentials {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+
+    /// The user name.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The password's plain text (a secret: never log it).
+    pub fn password(&self) -> &str {
+        self.password.expose()
     }
 }
 
@@ -188,7 +202,7 @@ impl ConnectionRequestServer {
         &mut self,
         now: Instant,
         request: &HttpRequest,
-        credentials: Credentials<'_>,
+        credentials: &Credentials,
         random: [u8; 16],
     ) -> Reply {
         let final_reply = |response, outcome| Reply {
@@ -207,8 +221,8 @@ impl ConnectionRequestServer {
             request.method(),
             request.target(),
             request.authorization(),
-            credentials.username,
-            credentials.password,
+            &credentials.username,
+            credentials.password.expose(),
         );
         let (challenge, outcome) = match verdict {
             Verdict::Ok => {
@@ -254,15 +268,17 @@ fn normalise_path(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::digest::{authorization_header, parse_challenge};
+    use crate::challenge::parse_challenge;
+    use crate::digest::authorization_header;
     use crate::http::parse_request;
     use std::time::Duration;
 
     const PATH: &str = "/tr069/cr-001AE8A1B2C3";
-    const CREDS: Credentials<'static> = Credentials {
-        username: "001AE8-OpenScape%20Desk%20Phone%20CP600-001AE8A1B2C3",
-        password: "pw",
-    };
+    const USER: &str = "001AE8-OpenScape%20Desk%20Phone%20CP600-001AE8A1B2C3";
+
+    fn creds() -> Credentials {
+        Credentials::new(USER, "pw")
+    }
 
     fn server() -> ConnectionRequestServer {
         ConnectionRequestServer::new(PATH, "OpenScape Desk Phone CP600")
@@ -278,15 +294,7 @@ mod tests {
 
     fn authed_request(challenge: &str, nc: u32) -> HttpRequest {
         let c = parse_challenge(challenge).unwrap();
-        let auth = authorization_header(
-            &c,
-            CREDS.username,
-            CREDS.password,
-            "GET",
-            PATH,
-            "0a4f113b",
-            nc,
-        );
+        let auth = authorization_header(&c, USER, "pw", "GET", PATH, "0a4f113b", nc);
         let raw = format!(
             "GET {PATH} HTTP/1.1\r\nAuthorization: {auth}\r\nHost: 127.0.0.1:7548\r\nConnection: keep-alive\r\n\r\n"
         );
@@ -301,7 +309,7 @@ mod tests {
             b"GET /tr069/cr-001AE8A1B2C3 HTTP/1.1\r\nHost: 127.0.0.1:7548\r\nConnection: keep-alive\r\n\r\n",
         )
         .unwrap();
-        let r1 = s.handle(t0, &bare, CREDS, [0xf1; 16]);
+        let r1 = s.handle(t0, &bare, &creds(), [0xf1; 16]);
         assert_eq!(r1.outcome, Outcome::Challenged(Refusal::MissingCredentials));
         assert!(r1.keep_alive, "GenieACS retries on the same connection");
         assert!(!r1.accepted());
@@ -309,7 +317,12 @@ mod tests {
         assert!(bytes.starts_with("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm=\"OpenScape Desk Phone CP600\", qop=\"auth\", nonce=\"f1f1"));
         assert!(!bytes.contains("Connection: close"));
 
-        let r2 = s.handle(t0, &authed_request(&challenge_of(&r1), 1), CREDS, [2; 16]);
+        let r2 = s.handle(
+            t0,
+            &authed_request(&challenge_of(&r1), 1),
+            &creds(),
+            [2; 16],
+        );
         assert_eq!(r2.outcome, Outcome::Accepted);
         assert!(r2.accepted());
         assert!(!r2.keep_alive);
@@ -327,10 +340,10 @@ mod tests {
         // The session's free request, then the bucket's two tokens.
         for nc in 1..=3 {
             assert!(s
-                .handle(t0, &authed_request(&ch, nc), CREDS, [0; 16])
+                .handle(t0, &authed_request(&ch, nc), &creds(), [0; 16])
                 .accepted());
         }
-        let third = s.handle(t0, &authed_request(&ch, 4), CREDS, [0; 16]);
+        let third = s.handle(t0, &authed_request(&ch, 4), &creds(), [0; 16]);
         assert_eq!(third.outcome, Outcome::RateLimited);
         let bytes = String::from_utf8(third.to_bytes()).unwrap();
         assert!(bytes.starts_with("HTTP/1.1 503 "));
@@ -339,11 +352,11 @@ mod tests {
         let later = t0 + Duration::from_secs(60);
         for _ in 0..10 {
             let bad = parse_request(format!("GET {PATH} HTTP/1.1\r\n\r\n").as_bytes()).unwrap();
-            assert!(!s.handle(later, &bad, CREDS, [3; 16]).accepted());
+            assert!(!s.handle(later, &bad, &creds(), [3; 16]).accepted());
         }
         let ch = s.digest.challenge(later, [4; 16]);
         assert!(s
-            .handle(later, &authed_request(&ch, 1), CREDS, [0; 16])
+            .handle(later, &authed_request(&ch, 1), &creds(), [0; 16])
             .accepted());
     }
 
@@ -353,7 +366,7 @@ mod tests {
         let ch = s.digest.challenge(now, rand_bytes(n));
         (1..=n)
             .filter(|nc| {
-                let r = s.handle(now, &authed_request(&ch, *nc), CREDS, [0; 16]);
+                let r = s.handle(now, &authed_request(&ch, *nc), &creds(), [0; 16]);
                 assert_ne!(r.response.status_code(), 401, "{r:?}");
                 r.accepted()
             })
@@ -435,9 +448,14 @@ mod tests {
         let ch = s.digest.challenge(t0, [9; 16]);
         let c = parse_challenge(&ch).unwrap();
         for nc in 1..=500 {
-            let auth = authorization_header(&c, CREDS.username, "wrong", "GET", PATH, "ab", nc);
+            let auth = authorization_header(&c, &creds().username, "wrong", "GET", PATH, "ab", nc);
             let raw = format!("GET {PATH} HTTP/1.1\r\nAuthorization: {auth}\r\n\r\n");
-            let r = s.handle(t0, &parse_request(raw.as_bytes()).unwrap(), CREDS, [1; 16]);
+            let r = s.handle(
+                t0,
+                &parse_request(raw.as_bytes()).unwrap(),
+                &creds(),
+                [1; 16],
+            );
             assert_eq!(r.response.status_code(), 401);
         }
         assert_eq!(
@@ -454,14 +472,14 @@ mod tests {
         let r = s.handle(
             t0,
             &parse_request(b"GET /other HTTP/1.1\r\n\r\n").unwrap(),
-            CREDS,
+            &creds(),
             [0; 16],
         );
         assert_eq!((r.response.status_code(), r.keep_alive), (404, false));
         let r = s.handle(
             t0,
             &parse_request(format!("POST {PATH} HTTP/1.1\r\n\r\n").as_bytes()).unwrap(),
-            CREDS,
+            &creds(),
             [0; 16],
         );
         assert_eq!(r.response, Response::MethodNotAllowed);
@@ -471,14 +489,14 @@ mod tests {
         // A query on the right path is ignored for routing but signed in the Digest uri.
         let ch = s.digest.challenge(t0, [5; 16]);
         let late = t0 + Duration::from_secs(61);
-        let r = s.handle(late, &authed_request(&ch, 1), CREDS, [6; 16]);
+        let r = s.handle(late, &authed_request(&ch, 1), &creds(), [6; 16]);
         assert_eq!(r.outcome, Outcome::Stale);
         assert!(challenge_of(&r).ends_with("stale=true"));
         // Connection: close from the client turns keep-alive off even on a 401.
         let close =
             parse_request(format!("GET {PATH} HTTP/1.1\r\nConnection: close\r\n\r\n").as_bytes())
                 .unwrap();
-        assert!(!s.handle(late, &close, CREDS, [7; 16]).keep_alive);
+        assert!(!s.handle(late, &close, &creds(), [7; 16]).keep_alive);
     }
 
     #[test]
@@ -488,7 +506,7 @@ mod tests {
         let r = s.handle(
             Instant::now(),
             &parse_request(b"GET / HTTP/1.1\r\n\r\n").unwrap(),
-            CREDS,
+            &creds(),
             [0; 16],
         );
         assert_eq!(r.response.status_code(), 401);

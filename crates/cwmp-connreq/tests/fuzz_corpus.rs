@@ -46,11 +46,8 @@ fn connreq_http_corpus() {
         if let Ok(req) = parse_request(&data) {
             assert!(req.head_len() <= data.len());
             let mut server = ConnectionRequestServer::new("/cr", "realm");
-            let creds = Credentials {
-                username: "user",
-                password: "pw",
-            };
-            let reply = server.handle(Instant::now(), &req, creds, [1; 16]);
+            let creds = Credentials::new("user", "pw");
+            let reply = server.handle(Instant::now(), &req, &creds, [1; 16]);
             assert!(reply.to_bytes().starts_with(b"HTTP/1.1 "));
         }
         // Seeds meant to be valid.

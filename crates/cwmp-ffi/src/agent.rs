@@ -213,9 +213,11 @@ fn new_agent(
         s.seed
     };
     let client = Client::new(config, state, s.boot, seed).map_err(|e| match e {
-        cwmp_client::Error::InvalidConfig(m) if m.contains("state") => {
-            FfiError::new(CWMP_ERR_STATE, m)
+        // The engine's typed error says whether the state or the configuration is at fault.
+        cwmp_client::Error::Engine(::cwmp_engine::Error::InvalidConfig(m)) => {
+            FfiError::new(crate::CWMP_ERR_CONFIG, m)
         }
+        e @ cwmp_client::Error::Engine(_) => FfiError::new(CWMP_ERR_STATE, e.to_string()),
         e => FfiError::new(crate::CWMP_ERR_CONFIG, e.to_string()),
     })?;
     Ok(cwmp_agent {

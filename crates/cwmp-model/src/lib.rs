@@ -10,17 +10,23 @@
 //! * [`SchemaStore`]: the one implementation of it, generic over an [`ItemBackend`] (where the
 //!   device keeps configuration items) and [`LiveValues`] (what it computes on read);
 //!   [`MemoryBackend`] / [`MemoryStore`] keep items in memory.
+//! * [`atomic`]: the one durable, atomic file write (temp file, fsync, rename, fsync dir).
+//! * [`pem`]: the one PEM parser (on rustls-pki-types), with the product page's one-line form.
+//! * [`Secret`]: a password or key whose `Debug` / `Display` print [`REDACTED`].
 //! * [`conformance`]: a suite any [`ParameterStore`] implementation runs to prove it keeps the
 //!   trait's rules (ordering, masking, all-or-nothing writes, faults, persistence).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod atomic;
 mod backend;
 pub mod conformance;
 mod fault;
 mod memory;
+pub mod pem;
 mod schema;
 mod schema_store;
+mod secret;
 mod store;
 mod types;
 pub mod url;
@@ -36,6 +42,7 @@ pub use schema::{
     Source, MAX_NAME_LENGTH,
 };
 pub use schema_store::{SchemaStore, SharedSchema, SUBSCRIBER};
+pub use secret::{Secret, REDACTED};
 pub use store::{
     ApplyStatus, ChangeListener, ParameterAttributes, ParameterFault, ParameterInfo,
     ParameterStore, ParameterValue, SetAttributes, SetError, SetValue,

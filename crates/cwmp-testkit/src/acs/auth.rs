@@ -160,7 +160,7 @@ fn verify_digest(header: &str, method: &str, user: &str, pass: &str, nonce: &str
         uri: &c.uri,
         body: b"",
     });
-    expected == c.response.to_ascii_lowercase()
+    expected == c.response.expose().to_ascii_lowercase()
 }
 
 #[cfg(test)]
