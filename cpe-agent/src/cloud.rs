@@ -327,11 +327,13 @@ fn attempt(env: &CloudEnv, s: &Settings) -> Outcome {
     };
     let model = env.model.clone();
     let applied = on_store(&env.handle, move |store| {
-        phone::set_items(store, &model, &items).map(|_| {
-            model
-                .item_value(store.backend(), "acs-server-address")
-                .unwrap_or_default()
-        })
+        phone::set_items_as(store, &model, &items, cwmp_model::ValueOrigin::Provisioning).map(
+            |_| {
+                model
+                    .item_value(store.backend(), "acs-server-address")
+                    .unwrap_or_default()
+            },
+        )
     });
     match applied {
         Some(Ok(acs)) => Outcome::Applied(acs),

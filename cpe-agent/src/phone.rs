@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::dhcp::Option43;
 use crate::netinfo;
 use crate::state::ITEMS_FILE;
-use cwmp_model::{ParameterStore, SetError};
+use cwmp_model::{ParameterStore, SetError, ValueOrigin};
 use deskphone_datamodel::{apply_items, open_phone, DeskPhoneModel, DeviceStatusHandle, OcmsStore};
 
 /// The parameter that holds the ACS URL.
@@ -116,6 +116,18 @@ pub fn set_items(
     model: &DeskPhoneModel,
     items: &[(String, String)],
 ) -> Result<LocalChange, String> {
+    set_items_as(store, model, items, ValueOrigin::Local)
+}
+
+/// [`set_items`] with the origin to record ([`ValueOrigin::Local`] for the admin command, the
+/// web page and TR-064; [`ValueOrigin::Provisioning`] for Cloud Deployment and provisioning
+/// files).
+pub fn set_items_as(
+    store: &mut OcmsStore,
+    model: &DeskPhoneModel,
+    items: &[(String, String)],
+    origin: ValueOrigin,
+) -> Result<LocalChange, String> {
     for (name, _) in items {
         if model.item(name).is_none() {
             return Err(format!(
@@ -133,7 +145,8 @@ pub fn set_items(
         .iter()
         .map(|(n, _)| model.item_value(store.backend(), n).unwrap_or_default())
         .collect();
-    let params = apply_items(store, model, items).map_err(|e| set_error_text(&e))?;
+    let params = deskphone_datamodel::apply_items_as(store, model, items, origin)
+        .map_err(|e| set_error_text(&e))?;
     if params.iter().any(|p| p == URL_PARAM) {
         refresh_host_network(store, model);
     }
@@ -228,7 +241,7 @@ pub fn apply_option43(
             report: String::new(),
         }
     } else {
-        set_items(store, model, &items)?
+        set_items_as(store, model, &items, ValueOrigin::Provisioning)?
     };
     if !code_line.is_empty() {
         if change.report == "no change\n" {

@@ -795,7 +795,12 @@ fn apply_config(
     let items = file.items.clone();
     let queued = env.handle.with_store_as::<OcmsStore>(move |store| {
         let model = DeskPhoneModel::builtin();
-        let _ = tx.send(deskphone_datamodel::apply_items(store, &model, &items));
+        let _ = tx.send(deskphone_datamodel::apply_items_as(
+            store,
+            &model,
+            &items,
+            cwmp_model::ValueOrigin::Acs,
+        ));
     });
     if queued.is_err() {
         return Err(TransferFault::new(

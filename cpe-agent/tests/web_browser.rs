@@ -160,6 +160,15 @@ fn refusals_without_session_csrf_or_the_right_password() {
         "",
     );
     assert!(!config.body.contains(PASSWORD));
+    // Where each value came from: the page's save is a local change; an untouched item is the
+    // factory value.
+    let origin_of = |item: &str| {
+        let row = format!("<tr id=\"{item}\"><th>{item}<br><span class=\"muted\">");
+        let at = config.body.find(&row).map(|i| i + row.len())?;
+        config.body[at..].split('<').next().map(str::to_owned)
+    };
+    assert_eq!(origin_of("reg-ttl").as_deref(), Some("local"));
+    assert_eq!(origin_of("sip-user-id").as_deref(), Some("factory"));
     // The HTML is escaped: a value with markup comes back as text.
     phone.admin_ok(&["set", "sip-user-id", "<b>x</b>"]);
     let config = request(

@@ -19,7 +19,7 @@ use crate::live::{DeskPhoneLive, InvalidMacAddress};
 use crate::model::DeskPhoneModel;
 use cwmp_model::{
     BackendError, Fault, FaultCode, ItemBackend, ItemBatch, LiveValues, ParameterFault,
-    ParameterStore, SchemaStore, SetError,
+    ParameterStore, SchemaStore, SetError, ValueOrigin,
 };
 use std::collections::HashSet;
 use std::path::Path;
@@ -106,6 +106,27 @@ pub fn apply_items<B: ItemBackend + 'static>(
     model: &DeskPhoneModel,
     items: &[(String, String)],
 ) -> Result<Vec<String>, SetError> {
+    apply(store, model, items, None)
+}
+
+/// [`apply_items`] for a write that has an author (a local change, an ACS configuration
+/// file, a provisioning file): each item's [`ValueOrigin`] is recorded in the same commit.
+/// Plain [`apply_items`] records none: factory defaults and values the phone keeps itself.
+pub fn apply_items_as<B: ItemBackend + 'static>(
+    store: &mut SchemaStore<B>,
+    model: &DeskPhoneModel,
+    items: &[(String, String)],
+    origin: ValueOrigin,
+) -> Result<Vec<String>, SetError> {
+    apply(store, model, items, Some(origin))
+}
+
+fn apply<B: ItemBackend + 'static>(
+    store: &mut SchemaStore<B>,
+    model: &DeskPhoneModel,
+    items: &[(String, String)],
+    origin: Option<ValueOrigin>,
+) -> Result<Vec<String>, SetError> {
     let mut seen = HashSet::with_capacity(items.len());
     for (name, _) in items {
         if !seen.insert(name.as_str()) {
@@ -138,6 +159,10 @@ pub fn apply_items<B: ItemBackend + 'static>(
             (p, v)
         })
         .collect();
+    if let Some(o) = origin {
+        let records = o.records(&batch);
+        batch.extend(records);
+    }
     store.backend_mut().commit(batch).map_err(|e| {
         log::error!("writing configuration items: {e}");
         SetError::Fault(Fault::with_message(

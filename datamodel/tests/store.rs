@@ -808,6 +808,54 @@ fn a_set_with_one_bad_value_changes_nothing_on_disk() {
 // Item writes (admin, configuration file, vendor configuration file) and factory reset.
 // ------------------------------------------------------------------------------------------
 
+/// Each author of a write is recorded with it (the web page shows it); plain `apply_items`
+/// (factory defaults, values the phone keeps) records none; the ACS's SetParameterValues
+/// records `acs`; a factory reset forgets them all; and the record survives a restart.
+#[test]
+fn value_origins_are_recorded_with_the_write() {
+    use cwmp_model::ValueOrigin;
+    let dir = tempfile::tempdir().unwrap();
+    let m = model();
+    let mut s = store(dir.path());
+    let one = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+    apply_items(&mut s, &m, &one("reg-ttl", "700")).unwrap();
+    assert_eq!(ValueOrigin::of(s.backend(), "reg-ttl"), None);
+    deskphone_datamodel::apply_items_as(&mut s, &m, &one("reg-ttl", "800"), ValueOrigin::Local)
+        .unwrap();
+    assert_eq!(
+        ValueOrigin::of(s.backend(), "reg-ttl"),
+        Some(ValueOrigin::Local)
+    );
+    s.set_values(
+        &[SetValue {
+            name: "Device.Services.VoiceService.1.VoiceProfile.1.SIP.RegisterExpires".into(),
+            value: "900".into(),
+            xsi_type: None,
+        }],
+        "k",
+    )
+    .unwrap();
+    assert_eq!(
+        ValueOrigin::of(s.backend(), "reg-ttl"),
+        Some(ValueOrigin::Acs)
+    );
+    deskphone_datamodel::apply_items_as(
+        &mut s,
+        &m,
+        &one("reg-ttl", "1000"),
+        ValueOrigin::Provisioning,
+    )
+    .unwrap();
+    drop(s);
+    let mut s = store(dir.path());
+    assert_eq!(
+        ValueOrigin::of(s.backend(), "reg-ttl"),
+        Some(ValueOrigin::Provisioning)
+    );
+    factory_reset(&mut s, &m).unwrap();
+    assert_eq!(ValueOrigin::of(s.backend(), "reg-ttl"), None);
+}
+
 #[test]
 fn apply_items_is_one_atomic_commit() {
     let dir = tempfile::tempdir().unwrap();

@@ -172,16 +172,21 @@ fn fetch_and_apply(
         let data = std::fs::read(part).map_err(local)?;
         let file = vendor_config::read(&data, sh.config_key.as_ref().map(|k| k.expose()))
             .map_err(config_fault)?;
-        let changed = deskphone_datamodel::apply_items(&mut phone.store, &sh.model, &file.items)
-            .map_err(|e| {
-                TransferFault::new(
-                    FaultCode::FileTransferFailure,
-                    format!(
-                        "configuration file refused: {}",
-                        crate::phone::set_error_text(&e)
-                    ),
-                )
-            })?;
+        let changed = deskphone_datamodel::apply_items_as(
+            &mut phone.store,
+            &sh.model,
+            &file.items,
+            cwmp_model::ValueOrigin::Acs,
+        )
+        .map_err(|e| {
+            TransferFault::new(
+                FaultCode::FileTransferFailure,
+                format!(
+                    "configuration file refused: {}",
+                    crate::phone::set_error_text(&e)
+                ),
+            )
+        })?;
         Ok(Applied::Config(changed))
     }
 }

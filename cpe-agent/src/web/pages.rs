@@ -223,7 +223,9 @@ pub fn status(
 pub struct ItemRow {
     name: String,
     value: String,
-    factory: bool,
+    /// Where the value came from: `acs`, `local`, `provisioning` (recorded with the value),
+    /// `device` (an identity or status item the phone keeps) or `factory`.
+    origin: &'static str,
     writable: bool,
     secret: bool,
     multiline: bool,
@@ -238,10 +240,16 @@ pub fn item_rows(store: &mut OcmsStore, model: &DeskPhoneModel) -> Vec<ItemRow> 
             let value = model
                 .item_value(store.backend(), it.name())
                 .unwrap_or_default();
+            let writable = model.is_locally_writable(it.name());
+            let origin = match cwmp_model::ValueOrigin::of(store.backend(), it.name()) {
+                Some(o) => o.as_str(),
+                None if !writable => "device",
+                None => "factory",
+            };
             ItemRow {
                 name: it.name().to_string(),
-                factory: value == it.default(),
-                writable: model.is_locally_writable(it.name()),
+                origin,
+                writable,
                 secret: it.is_secret(),
                 multiline: value.contains('\n')
                     || it.name().contains("certificate")
@@ -295,7 +303,10 @@ pub fn config(
         "<p class=\"muted\">A change here is a local change: it overrides what the ACS set and \
          reaches the ACS as 4 VALUE CHANGE under the notification rules. Values are checked \
          like a CWMP SetParameterValues. Secrets are write-only (an empty field keeps them). \
-         Origin: factory = the factory value; changed = set since (by the ACS or locally).</p>",
+         Origin: where the value came from: factory (the configuration file's [items] or the \
+         data model), acs (SetParameterValues or a downloaded configuration file), local (this \
+         page, cpe-agent admin, TR-064), provisioning (Cloud Deployment, DHCP, provisioning \
+         files), device (identity and status items the phone keeps).</p>",
     );
     if let Some(s) = saved {
         let _ = write!(b, "<p class=\"ok\" id=\"saved\">Saved {}.</p>", esc(s));
@@ -315,7 +326,7 @@ pub fn config(
                 Some((item, v, m)) if item == r.name => (v.to_string(), Some(m)),
                 _ => (r.value.clone(), None),
             };
-            let origin = if r.factory { "factory" } else { "changed" };
+            let origin = r.origin;
             let _ = write!(
                 b,
                 "<tr id=\"{0}\"><th>{0}<br><span class=\"muted\">{1}</span></th><td>",

@@ -12,6 +12,67 @@ use std::fmt;
 /// internal values). OCMS item names never contain `:`, so they cannot collide.
 pub const RESERVED_PREFIX: &str = "cwmp:";
 
+/// Who last wrote an item's value, kept beside it under the reserved key
+/// [`ValueOrigin::key_for`] in the same commit (shown by local management pages: "where it
+/// came from"). No record = the factory value (or a value the device itself keeps, such as
+/// its addresses). A factory reset removes every record with the other reserved keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ValueOrigin {
+    /// A SetParameterValues of the ACS, or a configuration file it had downloaded.
+    Acs,
+    /// A local change: an admin command, the web page, TR-064, Cloud Deployment.
+    Local,
+    /// An auto-provisioning file (DHCP, SIP PnP or static server).
+    Provisioning,
+}
+
+/// Prefix of the origin records (see [`ValueOrigin`]).
+pub const ORIGIN_PREFIX: &str = "cwmp:origin:";
+
+impl ValueOrigin {
+    /// The word stored and shown: `acs`, `local`, `provisioning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueOrigin::Acs => "acs",
+            ValueOrigin::Local => "local",
+            ValueOrigin::Provisioning => "provisioning",
+        }
+    }
+
+    /// The origin a stored word names; `None` for anything else.
+    pub fn parse(s: &str) -> Option<ValueOrigin> {
+        match s {
+            "acs" => Some(ValueOrigin::Acs),
+            "local" => Some(ValueOrigin::Local),
+            "provisioning" => Some(ValueOrigin::Provisioning),
+            _ => None,
+        }
+    }
+
+    /// The reserved key recording the origin of item `key`.
+    pub fn key_for(key: &str) -> String {
+        format!("{ORIGIN_PREFIX}{key}")
+    }
+
+    /// The batch entries recording this origin for every item value `batch` sets (reserved
+    /// keys are skipped).
+    pub fn records(self, batch: &ItemBatch) -> ItemBatch {
+        batch
+            .iter()
+            .filter(|(k, v)| v.is_some() && !k.starts_with(RESERVED_PREFIX))
+            .map(|(k, _)| (ValueOrigin::key_for(k), Some(self.as_str().to_owned())))
+            .collect()
+    }
+
+    /// The origin recorded for item `key` in `backend`, if any.
+    pub fn of<B: ItemBackend + ?Sized>(backend: &B, key: &str) -> Option<ValueOrigin> {
+        backend
+            .get(&ValueOrigin::key_for(key))
+            .and_then(|v| ValueOrigin::parse(&v))
+    }
+}
+
 /// A batch of item changes committed together: `Some(value)` sets, `None` removes.
 pub type ItemBatch = Vec<(String, Option<String>)>;
 

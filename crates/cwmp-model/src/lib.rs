@@ -33,7 +33,8 @@ pub mod url;
 mod value;
 
 pub use backend::{
-    BackendError, ItemBackend, ItemBatch, LiveValues, NoLiveValues, RESERVED_PREFIX,
+    BackendError, ItemBackend, ItemBatch, LiveValues, NoLiveValues, ValueOrigin, ORIGIN_PREFIX,
+    RESERVED_PREFIX,
 };
 pub use fault::{Fault, FaultCode};
 pub use memory::{MemoryBackend, MemoryStore};

@@ -261,6 +261,9 @@ impl<B: ItemBackend> SchemaStore<B> {
             if let Source::Internal = def.source {
                 keys.push(format!("{VALUE_PREFIX}{}", def.name));
             }
+            if let Source::Item(key) = &def.source {
+                keys.push(crate::backend::ValueOrigin::key_for(key));
+            }
             keys.push(format!("{NOTIFICATION_PREFIX}{}", def.name));
             keys.push(format!("{ACCESS_PREFIX}{}", def.name));
         }
@@ -475,6 +478,9 @@ impl<B: ItemBackend + 'static> ParameterStore for SchemaStore<B> {
         if !faults.is_empty() {
             return Err(SetError::Parameters(faults));
         }
+        // Who wrote them (shown by local management pages), in the same atomic commit.
+        let records = crate::backend::ValueOrigin::Acs.records(&batch);
+        batch.extend(records);
         // The key goes last so it wins should the schema make ParameterKey itself writable.
         batch.push(key_entry);
         let keys: Vec<String> = batch.iter().map(|(k, _)| k.clone()).collect();
@@ -1039,6 +1045,25 @@ mod tests {
             Some(Value::Boolean(true))
         );
         assert_eq!(s.parameter_key(), "");
+    }
+
+    /// An ACS write records its origin beside the value in the same commit; a factory reset
+    /// clears the record with the value.
+    #[test]
+    fn acs_writes_record_their_origin() {
+        let (mut s, b, _) = store();
+        assert_eq!(crate::ValueOrigin::of(s.backend(), "flag"), None);
+        s.set_values(&[sv("Device.X.Flag", "false")], "k").unwrap();
+        assert_eq!(
+            crate::ValueOrigin::of(s.backend(), "flag"),
+            Some(crate::ValueOrigin::Acs)
+        );
+        assert_eq!(
+            b.snapshot().get("cwmp:origin:flag").map(String::as_str),
+            Some("acs")
+        );
+        s.factory_reset().unwrap();
+        assert_eq!(crate::ValueOrigin::of(s.backend(), "flag"), None);
     }
 
     #[test]
