@@ -45,7 +45,8 @@ pub use live::{
     serial_number_from_mac, DeskPhoneLive, DeviceStatus, DeviceStatusHandle, InvalidMacAddress,
 };
 pub use model::{
-    DeskPhoneModel, ItemDef, ItemFormat, ModelError, RowInfo, BUILTIN_TABLE, TABLE_FORMAT,
+    provisioning_url_scheme, DeskPhoneModel, ItemDef, ItemFormat, ModelError, RowInfo,
+    BUILTIN_TABLE, TABLE_FORMAT,
 };
 pub use ocms::{
     apply_items, factory_reset, live_for_backend, open_phone, open_store, OcmsStore, StoreOpenError,
