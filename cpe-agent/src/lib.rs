@@ -22,6 +22,7 @@ pub mod identity;
 pub mod items;
 pub mod netinfo;
 pub mod phone;
+pub mod provision;
 pub mod session_log;
 pub mod state;
 pub mod tr064;

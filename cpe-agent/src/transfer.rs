@@ -787,8 +787,37 @@ fn apply_config(
     )?;
     let data = fs::read(&part).map_err(local);
     let _ = fs::remove_file(&part);
-    let file = vendor_config::read(&data?, env.config_key.as_deref()).map_err(config_fault)?;
-    let digest = hex::encode(Sha256::digest(&file.plaintext));
+    let data = data?;
+    // The key: the phone's `config-encryption-key` item, else the daemon configuration's
+    // top-level `config-encryption-key` (the place it had before the item existed).
+    let fallback = env.config_key.clone();
+    let key = crate::cloud::on_store(&env.handle, move |store| {
+        let model = DeskPhoneModel::builtin();
+        model
+            .item_value(
+                store.backend(),
+                crate::provision::FileKind::Device.key_item(),
+            )
+            .filter(|k| !k.is_empty())
+            .or(fallback)
+    })
+    .ok_or_else(|| TransferFault::new(FaultCode::InternalError, "the phone is shutting down"))?;
+    let model = DeskPhoneModel::builtin();
+    // One reading, validation and apply for every configuration file: the TOML vendor files,
+    // and the auto-provisioning text and XML forms (crate::provision).
+    let prepared =
+        crate::provision::prepare(&data, key.as_deref(), &model).map_err(|e| match e {
+            crate::provision::ReadError::Decrypt(c) => config_fault(c),
+            crate::provision::ReadError::Refused(m) => TransferFault::new(
+                FaultCode::FileTransferFailure,
+                format!("configuration file refused, nothing applied: {m}"),
+            ),
+            other => TransferFault::new(FaultCode::FileCorrupted, other.to_string()),
+        })?;
+    for s in &prepared.resolved.skipped {
+        log::info!("vendor configuration file: skipped {s}");
+    }
+    let digest = prepared.digest.clone();
     let applied_path = dir.join("config-applied.sha256");
     if fs::read_to_string(&applied_path).ok().as_deref() == Some(digest.as_str()) {
         log::info!("vendor configuration file identical to the last one applied: not re-applied");
@@ -799,10 +828,15 @@ fn apply_config(
     })
     .map_err(local)?;
     let (tx, rx) = mpsc::channel();
-    let items = file.items.clone();
+    let job = prepared.clone();
     let queued = env.handle.with_store_as::<OcmsStore>(move |store| {
         let model = DeskPhoneModel::builtin();
-        let _ = tx.send(deskphone_datamodel::apply_items(store, &model, &items));
+        let _ = tx.send(crate::provision::apply_prepared(
+            store,
+            &model,
+            &job,
+            crate::provision::FileKind::Device,
+        ));
     });
     if !queued {
         return Err(TransferFault::new(
@@ -810,11 +844,12 @@ fn apply_config(
             "the phone is shutting down",
         ));
     }
+    let file = prepared;
     match rx.recv_timeout(Duration::from_secs(300)) {
         Ok(Ok(changed)) => {
             log::info!(
                 "vendor configuration applied: {} items, {} parameters changed",
-                file.items.len(),
+                file.resolved.items.len(),
                 changed.len()
             );
             write_atomic(&applied_path, digest.as_bytes()).map_err(local)?;

@@ -82,3 +82,13 @@ fn ssdp_msearch_corpus() {
         assert_eq!(ok, name.starts_with("good"), "{name}");
     }
 }
+
+#[test]
+fn provisioning_file_corpus() {
+    let model = deskphone_datamodel::DeskPhoneModel::builtin();
+    for (name, data) in corpus("provisioning_file") {
+        fuzzing::provisioning_file(&data);
+        let ok = cpe_agent::provision::prepare(&data, None, &model).is_ok();
+        assert_eq!(ok, name.starts_with("good"), "{name}");
+    }
+}
