@@ -719,31 +719,70 @@ fn install_firmware(
         e.version = Some(header.version.clone());
     })
     .map_err(local)?;
-    fs::rename(&part, dir.join(&image_name)).map_err(local)?;
-    sync_dir(&dir).map_err(local)?;
-    let pointer = serde_json::to_vec(&ActivePointer {
-        version: header.version.clone(),
-        image: image_name.clone(),
-    })
-    .map_err(|e| local(io::Error::other(e)))?;
-    // The switch: once this rename is durable, the new version is the one that boots.
-    write_atomic(&dir.join("active"), &pointer).map_err(local)?;
+    activate_image(&env.state_dir, &part, &header.version, &image_name).map_err(local)?;
     update(&env.state_dir, gen, &req.command_key, |e| {
         e.phase = Phase::Done;
         e.complete = now_secs();
     })
     .map_err(local)?;
-    // Bounded disk: only the active image is kept.
-    if let Ok(rd) = fs::read_dir(&dir) {
+    remove_other_images(&dir, &image_name);
+    Ok(Outcome::Reboot)
+}
+
+/// Make a verified image (the file `part` under `transfer/firmware/`) the version that boots:
+/// rename it to `image_name`, then replace the `active` pointer by rename. Shared by the
+/// TR-069 Download and the auto-provisioning follow-up (`Auto Image Url`).
+fn activate_image(
+    state_dir: &Path,
+    part: &Path,
+    version: &str,
+    image_name: &str,
+) -> io::Result<()> {
+    let dir = firmware_dir(state_dir);
+    fs::rename(part, dir.join(image_name))?;
+    sync_dir(&dir)?;
+    let pointer = serde_json::to_vec(&ActivePointer {
+        version: version.to_owned(),
+        image: image_name.to_owned(),
+    })
+    .map_err(io::Error::other)?;
+    // The switch: once this rename is durable, the new version is the one that boots.
+    write_atomic(&dir.join("active"), &pointer)
+}
+
+/// Bounded disk: only the active image is kept.
+fn remove_other_images(dir: &Path, image_name: &str) {
+    if let Ok(rd) = fs::read_dir(dir) {
         for f in rd.flatten() {
             let n = f.file_name();
             let n = n.to_string_lossy();
-            if n.ends_with(".img") && n != image_name.as_str() {
+            if n.ends_with(".img") && n != image_name {
                 let _ = fs::remove_file(f.path());
             }
         }
     }
-    Ok(Outcome::Reboot)
+}
+
+/// Verify and install a firmware image fetched by auto provisioning (`Auto Image Url`): the
+/// same verification ([`ImageVerifier`] for `device_type`) and the same atomic switch as a
+/// TR-069 Download; the caller reboots. Returns the installed version.
+pub fn install_provisioned_image(
+    state_dir: &Path,
+    device_type: &str,
+    image: &[u8],
+) -> Result<String, String> {
+    let mut v = ImageVerifier::new(device_type);
+    v.update(image).map_err(|e| e.to_string())?;
+    let header = v.finish().map_err(|e| e.to_string())?;
+    let dir = firmware_dir(state_dir);
+    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let part = dir.join(part_name("provisioned"));
+    write_atomic(&part, image).map_err(|e| e.to_string())?;
+    let id = hex::encode(Sha256::digest(header.version.as_bytes()));
+    let image_name = format!("{}.img", id.get(..16).unwrap_or(&id));
+    activate_image(state_dir, &part, &header.version, &image_name).map_err(|e| e.to_string())?;
+    remove_other_images(&dir, &image_name);
+    Ok(header.version)
 }
 
 fn config_fault(e: ConfigFileError) -> TransferFault {

@@ -13,8 +13,13 @@
 //! A TR-069 Download of a vendor configuration file goes through [`prepare`] and
 //! [`apply_prepared`] too ([`crate::transfer`]): one reading, one validation, one apply.
 
+pub mod access_log;
+pub mod fetch;
 pub mod file;
 pub mod keys;
+pub mod tftp;
+pub mod url;
+pub mod worker;
 
 use crate::vendor_config::{self, ConfigFileError};
 use deskphone_datamodel::{DeskPhoneModel, OcmsStore};
