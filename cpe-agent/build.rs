@@ -9,6 +9,14 @@ fn main() {
         test_peers::Peer::Program("openssl"),
         test_peers::Peer::Program("systemd-analyze"),
         test_peers::Peer::Program("jq"),
+        // Auto provisioning (tests/provisioning.rs): real file, PnP and DHCP peers.
+        test_peers::Peer::Program("python3"),
+        test_peers::Peer::Program("in.tftpd"),
+        test_peers::Peer::Program("vsftpd"),
+        test_peers::Peer::Program("sipp"),
+        test_peers::Peer::Program("dnsmasq"),
+        test_peers::Peer::Program("udhcpc"),
+        test_peers::Peer::Program("ip"),
     ]);
     // The TR-064 client tests need a python with the PyPI packages fritzconnection and
     // async-upnp-client: `CPE_TEST_PYTHON`, else the venv `.ci/run` makes in `target/py`.

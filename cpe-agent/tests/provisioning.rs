@@ -1,0 +1,427 @@
+//! Auto provisioning end to end (issue 14, seed 001): the real `cpe-agent` binary against
+//! real file servers on 127.0.0.1 started here: Python's `http.server` (HTTP), `in.tftpd`
+//! from tftpd-hpa (TFTP, as root), and the phone's DHCP hook `cpe-agent dhcp`.
+
+mod phone_common;
+
+use cpe_agent::firmware::build_image;
+use cpe_agent::provision::access_log::{self, Record};
+use cpe_agent::provision::file::{write_text, write_xml};
+use phone_common::Phone;
+use std::net::{TcpListener, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(30);
+const MAC: &str = "001ae8a1b2c3";
+const GENERAL: &str = "F0VCP6000000.cfg";
+const MODEL: &str = "OpenScape Desk Phone CP600";
+const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+/// A server process killed (and reaped) on drop.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_tcp_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `python3 -m http.server` serving `dir` on 127.0.0.1; its port.
+fn http_server(dir: &Path) -> (Server, u16) {
+    let port = free_tcp_port();
+    let child = Command::new(test_peers::program("python3"))
+        .args(["-m", "http.server", "--bind", "127.0.0.1"])
+        .arg(port.to_string())
+        .arg("--directory")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 -m http.server");
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t0.elapsed() < WAIT, "http.server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (Server(child), port)
+}
+
+/// `in.tftpd` (tftpd-hpa) in the foreground serving `dir` on 127.0.0.1; its port.
+fn tftp_server(dir: &Path) -> (Server, u16) {
+    let port = free_udp_port();
+    let child = Command::new(test_peers::program("in.tftpd"))
+        .args(["-L", "-u", "root", "-s"])
+        .arg(dir)
+        .arg("-a")
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("in.tftpd");
+    // Ready when it holds the port.
+    let t0 = Instant::now();
+    while UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+        assert!(t0.elapsed() < WAIT, "in.tftpd did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (Server(child), port)
+}
+
+fn new_phone(items: &str) -> Phone {
+    Phone::from_config(&format!(
+        "connection-request-address = \"127.0.0.1:0\"\nudp-address = \"127.0.0.1:0\"\n\
+         [items]\nacs-server-address = \"\"\ncloud-deployment-enable = false\n\
+         mac-address = \"00:1A:E8:A1:B2:C3\"\nacs-periodic-inform-enabled = false\n{items}\n"
+    ))
+}
+
+fn item(phone: &Phone, name: &str) -> String {
+    phone.admin_ok(&["get", name]).trim().to_owned()
+}
+
+fn records(phone: &Phone) -> Vec<Record> {
+    access_log::read(&phone.state())
+}
+
+/// Wait until the access log has `n` records.
+fn wait_records(phone: &Phone, n: usize) -> Vec<Record> {
+    let t0 = Instant::now();
+    loop {
+        let r = records(phone);
+        if r.len() >= n {
+            return r;
+        }
+        assert!(
+            t0.elapsed() < WAIT,
+            "expected {n} provisioning records, got {r:?}\n{}",
+            phone.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn run(phone: &Phone, args: &[&str]) -> std::process::Output {
+    Command::new(phone_common::BIN)
+        .args(args)
+        .arg("--config")
+        .arg(phone.config())
+        .output()
+        .expect("cpe-agent")
+}
+
+fn provision(phone: &Phone) -> (bool, String) {
+    let out = run(phone, &["provision"]);
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn file_results(r: &Record) -> Vec<(String, String)> {
+    r.files
+        .iter()
+        .map(|f| (f.kind.clone(), f.result.clone()))
+        .collect()
+}
+
+#[test]
+#[cfg_attr(peer_missing_python3, ignore = "python3 not installed")]
+fn static_http_general_and_device_files_text_and_xml_then_unchanged() {
+    let www = tempfile::tempdir().unwrap();
+    let prov = www.path().join("prov");
+    std::fs::create_dir_all(&prov).unwrap();
+    // The general file: text; a seed key this phone lacks, an unknown module, a table key.
+    std::fs::write(
+        prov.join(GENERAL),
+        write_text(
+            "2.0002",
+            &[
+                ("GLOBAL CONFIG MODULE", &[("Time Zone", "32")]),
+                ("SIP CONFIG MODULE", &[("SIP1 Register TTL", "900")]),
+                ("FOO CONFIG MODULE", &[("reg-ttl", "700")]),
+            ],
+        ),
+    )
+    .unwrap();
+    // The device file: XML with item names.
+    std::fs::write(
+        prov.join(format!("{MAC}.cfg")),
+        write_xml(
+            "7",
+            &[(
+                "SIP CONFIG MODULE",
+                &[("reg-addr", "sip.example.net"), ("Mystery", "1")],
+            )],
+        ),
+    )
+    .unwrap();
+    let (_http, port) = http_server(www.path());
+    let mut phone = new_phone(&format!(
+        "auto-provision-server = \"http://127.0.0.1:{port}/prov/\""
+    ));
+    phone.start();
+    let recs = wait_records(&phone, 1);
+    let r = &recs[0];
+    assert_eq!(
+        (r.source.as_str(), r.trigger.as_str(), r.result.as_str()),
+        ("static", "boot", "ok"),
+        "{r:?}"
+    );
+    assert_eq!(r.url, format!("http://127.0.0.1:{port}/prov/"));
+    assert_eq!(
+        file_results(r),
+        vec![
+            ("general".into(), "applied".into()),
+            ("device".into(), "applied".into())
+        ]
+    );
+    let notes = format!("{:?}", r.files);
+    assert!(
+        notes.contains("Time Zone")
+            && notes.contains("unknown module")
+            && notes.contains("Mystery"),
+        "{notes}"
+    );
+    assert_eq!(item(&phone, "reg-ttl"), "900");
+    assert_eq!(item(&phone, "reg-addr"), "sip.example.net");
+    assert_eq!(
+        item(&phone, "auto-provision-common-config-version"),
+        "2.0002"
+    );
+    assert_eq!(item(&phone, "auto-provision-config-version"), "7");
+    // The same files again: skipped.
+    let (ok, out) = provision(&phone);
+    assert!(ok, "{out}");
+    let r = wait_records(&phone, 2).pop().unwrap();
+    assert_eq!(r.trigger, "command");
+    assert_eq!(
+        file_results(&r),
+        vec![
+            ("general".into(), "unchanged".into()),
+            ("device".into(), "unchanged".into())
+        ]
+    );
+    let table = phone.admin_ok(&["provisioning"]);
+    assert!(
+        table.contains("static (boot) ok") && table.contains("static (command) ok"),
+        "{table}"
+    );
+    phone.terminate();
+}
+
+#[test]
+#[cfg_attr(peer_missing_python3, ignore = "python3 not installed")]
+#[cfg_attr(peer_missing_in_tftpd, ignore = "in.tftpd (tftpd-hpa) not installed")]
+fn dhcp_option66_over_tftp_beats_static_with_input_and_mac() {
+    let www = tempfile::tempdir().unwrap();
+    // The static server's file, which must lose to DHCP.
+    std::fs::write(
+        www.path().join(format!("{MAC}.cfg")),
+        write_text("s", &[("SIP CONFIG MODULE", &[("reg-ttl", "111")])]),
+    )
+    .unwrap();
+    let (_http, http_port) = http_server(www.path());
+    let tftp_dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tftp_dir.path().join("room12.cfg"),
+        write_text(
+            "d1",
+            &[("SIP CONFIG MODULE", &[("reg-ttl", "1800"), ("e164", MAC)])],
+        ),
+    )
+    .unwrap();
+    let (_tftp, tftp_port) = tftp_server(tftp_dir.path());
+    let mut phone = new_phone(&format!(
+        "auto-provision-server = \"http://127.0.0.1:{http_port}/\""
+    ));
+    phone.start();
+    let r = wait_records(&phone, 1).pop().unwrap();
+    assert_eq!(
+        (r.source.as_str(), r.result.as_str()),
+        ("static", "ok"),
+        "{r:?}"
+    );
+    assert_eq!(item(&phone, "reg-ttl"), "111");
+    // The DHCP lease brings a URL with $input while auto-provision-input is empty: refused.
+    let url = format!("tftp://127.0.0.1:{tftp_port}/$input.cfg");
+    let out = run(&phone, &["dhcp", "--option66", &url]);
+    assert!(out.status.success(), "{out:?}");
+    let r = wait_records(&phone, 2).pop().unwrap();
+    assert_eq!(
+        (r.source.as_str(), r.trigger.as_str(), r.result.as_str()),
+        ("dhcp", "dhcp", "refused")
+    );
+    assert!(r.fault.contains("auto-provision-input"), "{r:?}");
+    phone.admin_ok(&["set", "auto-provision-input", "room12"]);
+    // A renewal: the same URL again, now with an input.
+    let out = run(&phone, &["dhcp", "--option66", &url]);
+    assert!(out.status.success(), "{out:?}");
+    let r = wait_records(&phone, 3).pop().unwrap();
+    assert_eq!(
+        (r.source.as_str(), r.result.as_str()),
+        ("dhcp", "ok"),
+        "{r:?}"
+    );
+    assert_eq!(r.url, format!("tftp://127.0.0.1:{tftp_port}/room12.cfg"));
+    assert_eq!(
+        file_results(&r),
+        vec![
+            ("general".into(), "not-found".into()),
+            ("device".into(), "applied".into())
+        ]
+    );
+    assert_eq!(item(&phone, "reg-ttl"), "1800");
+    // The DHCP URL keeps priority over the static server at the next boot too.
+    phone.terminate();
+    phone.start();
+    let r = wait_records(&phone, 4).pop().unwrap();
+    assert_eq!((r.source.as_str(), r.trigger.as_str()), ("dhcp", "boot"));
+    assert_eq!(item(&phone, "reg-ttl"), "1800");
+    // An option the phone does not read for provisioning is ignored.
+    let out = run(&phone, &["dhcp", "--option", "160:7466"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("ignored"),
+        "{out:?}"
+    );
+    phone.terminate();
+}
+
+#[test]
+#[cfg_attr(peer_missing_python3, ignore = "python3 not installed")]
+fn encrypted_good_plain_refused_and_invalid_value_refuses_the_file() {
+    let www = tempfile::tempdir().unwrap();
+    let device = www.path().join("cfg").join("phone-a.cfg");
+    std::fs::create_dir_all(device.parent().unwrap()).unwrap();
+    let good = write_text("e1", &[("SIP CONFIG MODULE", &[("reg-ttl", "1200")])]);
+    std::fs::write(
+        &device,
+        cpe_agent::vendor_config::encrypt(good.as_bytes(), KEY, [9; 16]).unwrap(),
+    )
+    .unwrap();
+    let (_http, port) = http_server(www.path());
+    let mut phone = new_phone(&format!(
+        "auto-provision-server = \"http://127.0.0.1:{port}/cfg/phone-a.cfg\"\n\
+         config-encryption-key = \"{KEY}\""
+    ));
+    phone.start();
+    let r = wait_records(&phone, 1).pop().unwrap();
+    assert_eq!(r.result, "ok", "{r:?}");
+    assert_eq!(item(&phone, "reg-ttl"), "1200");
+    // A plain file while the key is set: refused clearly.
+    std::fs::write(
+        &device,
+        write_text("p", &[("SIP CONFIG MODULE", &[("reg-ttl", "1300")])]),
+    )
+    .unwrap();
+    let (ok, out) = provision(&phone);
+    assert!(!ok && out.contains("not encrypted"), "{out}");
+    // Encrypted with another key: refused.
+    let other = KEY.replace("1f", "1e");
+    std::fs::write(
+        &device,
+        cpe_agent::vendor_config::encrypt(good.replace("1200", "1250").as_bytes(), &other, [1; 16])
+            .unwrap(),
+    )
+    .unwrap();
+    let (ok, out) = provision(&phone);
+    assert!(!ok && out.contains("refused"), "{out}");
+    // One invalid value among valid ones: nothing of the file is applied.
+    let bad = write_text(
+        "e2",
+        &[(
+            "SIP CONFIG MODULE",
+            &[("reg-addr", "new.example"), ("reg-ttl", "5")],
+        )],
+    );
+    std::fs::write(
+        &device,
+        cpe_agent::vendor_config::encrypt(bad.as_bytes(), KEY, [2; 16]).unwrap(),
+    )
+    .unwrap();
+    let (ok, out) = provision(&phone);
+    assert!(!ok && out.contains("reg-ttl"), "{out}");
+    phone.terminate();
+    // Checked after a restart (the boot check refuses the same file again).
+    phone.start();
+    wait_records(&phone, 5);
+    assert_eq!(item(&phone, "reg-ttl"), "1200");
+    assert_eq!(item(&phone, "reg-addr"), "");
+    assert_eq!(item(&phone, "auto-provision-config-version"), "e1");
+    phone.terminate();
+}
+
+#[test]
+#[cfg_attr(peer_missing_python3, ignore = "python3 not installed")]
+fn firmware_follow_up_is_installed_and_reported() {
+    let www = tempfile::tempdir().unwrap();
+    let payload: Vec<u8> = (0..64 * 1024u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(
+        www.path().join("fw.img"),
+        build_image(MODEL, "V9 R9.9.9", &payload),
+    )
+    .unwrap();
+    std::fs::write(www.path().join("book.csv"), "name,number\nA,1\nB,2\nC,3\n").unwrap();
+    let (_http, port) = http_server(www.path());
+    std::fs::write(
+        www.path().join(format!("{MAC}.cfg")),
+        write_text(
+            "f1",
+            &[(
+                "AUTOUPDATE CONFIG MODULE",
+                &[
+                    ("Auto Image Url", &format!("http://127.0.0.1:{port}/fw.img")),
+                    (
+                        "Auto Pbook Url",
+                        &format!("http://127.0.0.1:{port}/book.csv"),
+                    ),
+                ],
+            )],
+        ),
+    )
+    .unwrap();
+    let mut phone = new_phone(&format!(
+        "auto-provision-server = \"http://127.0.0.1:{port}\""
+    ));
+    phone.start();
+    // The check installs the image and reboots; the boot after it finds the file unchanged.
+    let recs = wait_records(&phone, 2);
+    let r = &recs[0];
+    let kinds: Vec<(String, String)> = file_results(r);
+    assert!(
+        kinds.contains(&("image".into(), "installed".into())),
+        "{r:?}"
+    );
+    assert!(kinds.contains(&("pbook".into(), "kept".into())), "{r:?}");
+    assert!(format!("{r:?}").contains("3 phone book entries"), "{r:?}");
+    assert_eq!(recs[1].trigger, "boot");
+    let t0 = Instant::now();
+    while item(&phone, "standard-software-version") != "V9 R9.9.9" {
+        assert!(t0.elapsed() < WAIT, "{}", phone.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(std::fs::read(phone.state().join("provisioning/phonebook")).is_ok());
+    phone.terminate();
+}
