@@ -441,6 +441,12 @@ fn start_provisioning(
     reboot_requested: &Arc<AtomicBool>,
 ) {
     let _ = cfg;
+    crate::provision::pnp::start(crate::provision::pnp::PnpEnv {
+        handle: cwmp.handle(),
+        model: model.clone(),
+        provisioner: provisioner.clone(),
+        stop: stop.clone(),
+    });
     let reboot_flag = reboot_requested.clone();
     let reboot_handle = cwmp.handle();
     crate::provision::worker::start(crate::provision::worker::WorkerEnv {

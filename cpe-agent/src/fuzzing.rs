@@ -112,6 +112,33 @@ pub fn provisioning_file(data: &[u8]) {
     }
 }
 
+/// SIP messages (PnP): parsing never panics; a parsed request gets an answer that parses
+/// as a response; a NOTIFY's URL is bounded and free of control characters.
+pub fn sip_message(data: &[u8]) {
+    use crate::provision::pnp;
+    let Ok(m) = pnp::parse_message(data) else {
+        return;
+    };
+    assert!(m.headers.len() <= 64 && m.body.len() <= data.len());
+    if let Some(u) = pnp::notify_url(&m) {
+        assert!(u.len() <= pnp::MAX_URL && !u.chars().any(char::is_control));
+    }
+    if let Some(answer) = pnp::response_to(&m) {
+        if answer.len() <= pnp::MAX_MESSAGE {
+            let r = pnp::parse_message(&answer).expect("our answer parses");
+            assert!(matches!(r.start, pnp::StartLine::Response { .. }));
+        }
+    }
+}
+
+/// TFTP packets: parsing never panics, DATA payloads lie within the datagram.
+pub fn tftp_packet(data: &[u8]) {
+    use crate::provision::tftp::{parse_packet, Packet};
+    if let Ok(Packet::Data(_, payload)) = parse_packet(data) {
+        assert_eq!(payload.len() + 4, data.len());
+    }
+}
+
 /// Cloud Deployment documents: checking never panics; an accepted document sets
 /// `acs-server-address` and only allowed items; the verdict does not depend on the clock for
 /// a document without certificates.

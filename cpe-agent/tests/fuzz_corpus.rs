@@ -92,3 +92,21 @@ fn provisioning_file_corpus() {
         assert_eq!(ok, name.starts_with("good"), "{name}");
     }
 }
+
+#[test]
+fn sip_message_corpus() {
+    for (name, data) in corpus("sip_message") {
+        fuzzing::sip_message(&data);
+        let ok = cpe_agent::provision::pnp::parse_message(&data).is_ok();
+        assert_eq!(ok, name.starts_with("good"), "{name}");
+    }
+}
+
+#[test]
+fn tftp_packet_corpus() {
+    for (name, data) in corpus("tftp_packet") {
+        fuzzing::tftp_packet(&data);
+        let ok = cpe_agent::provision::tftp::parse_packet(&data).is_ok();
+        assert_eq!(ok, name.starts_with("good"), "{name}");
+    }
+}

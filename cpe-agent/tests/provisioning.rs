@@ -425,3 +425,108 @@ fn firmware_follow_up_is_installed_and_reported() {
     assert!(std::fs::read(phone.state().join("provisioning/phonebook")).is_ok());
     phone.terminate();
 }
+
+/// The PnP server: sipp (Debian's sip-tester) answers the phone's SUBSCRIBE and sends the
+/// NOTIFY of the seed's Figure 13 with the provisioning URL.
+const PNP_SCENARIO: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="SIP PnP server">
+  <recv request="SUBSCRIBE" crlf="true"/>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+[last_Event:]
+Expires: 0
+Content-Length: 0
+
+]]>
+  </send>
+  <send>
+    <![CDATA[
+NOTIFY sip:[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:pnp@[local_ip]>;tag=[pid]SIPpTag01[call_number]
+To: <sip:phone@[remote_ip]>
+[last_Call-ID:]
+CSeq: 1 NOTIFY
+Max-Forwards: 70
+Content-Type: application/url
+Subscription-State: terminated;reason=timeout
+Event: ua-profile;profile-type="device";vendor="Unify";model="CP600";version="1"
+Content-Length: [len]
+
+PNP_URL
+]]>
+  </send>
+  <recv response="200"/>
+</scenario>
+"#;
+
+#[test]
+#[cfg_attr(peer_missing_python3, ignore = "python3 not installed")]
+#[cfg_attr(peer_missing_sipp, ignore = "sipp (sip-tester) not installed")]
+fn sip_pnp_notify_from_sipp_provisions_the_phone() {
+    let www = tempfile::tempdir().unwrap();
+    std::fs::write(
+        www.path().join(format!("{MAC}.cfg")),
+        write_text(
+            "pnp1",
+            &[("SIP CONFIG MODULE", &[("reg-addr", "pnp.example")])],
+        ),
+    )
+    .unwrap();
+    let (_http, port) = http_server(www.path());
+    let sipp_dir = tempfile::tempdir().unwrap();
+    let scenario = sipp_dir.path().join("pnp.xml");
+    std::fs::write(
+        &scenario,
+        PNP_SCENARIO.replace("PNP_URL", &format!("http://127.0.0.1:{port}/$mac.cfg")),
+    )
+    .unwrap();
+    let sip_port = free_udp_port();
+    let _sipp = Server(
+        Command::new(test_peers::program("sipp"))
+            .current_dir(sipp_dir.path())
+            .arg("-sf")
+            .arg(&scenario)
+            .args(["-i", "127.0.0.1", "-p", &sip_port.to_string()])
+            .args(["-m", "1", "-nostdin", "-timeout", "60s"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sipp"),
+    );
+    // The static server is there too, and loses to PnP.
+    let mut phone = new_phone(&format!(
+        "auto-provision-server = \"http://127.0.0.1:1/\"\n\
+         auto-provision-pnp-enable = true\n\
+         auto-provision-pnp-server = \"127.0.0.1:{sip_port}\"\n\
+         auto-provision-pnp-interval = 1"
+    ));
+    phone.start();
+    let t0 = Instant::now();
+    let rec = loop {
+        if let Some(r) = records(&phone).into_iter().find(|r| r.source == "pnp") {
+            break r;
+        }
+        assert!(
+            t0.elapsed() < WAIT,
+            "no PnP provisioning: {:?}\n{}",
+            records(&phone),
+            phone.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        (rec.trigger.as_str(), rec.result.as_str()),
+        ("pnp-notify", "ok"),
+        "{rec:?}"
+    );
+    assert_eq!(rec.url, format!("http://127.0.0.1:{port}/{MAC}.cfg"));
+    assert_eq!(item(&phone, "reg-addr"), "pnp.example");
+    phone.terminate();
+}

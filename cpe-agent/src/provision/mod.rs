@@ -8,6 +8,7 @@
 //! * [`url`]: provisioning URLs (`$mac`, `$input`, a blank file part, credentials);
 //! * [`access_log`]: `provisioning.jsonl`, the seed's "Auto Provision Access Table";
 //! * [`fetch`]: the transports (HTTP/HTTPS through `cwmp_client::download`, TFTP, FTP);
+//! * [`pnp`]: SIP PnP (SUBSCRIBE ua-profile, NOTIFY application/url);
 //! * [`worker`]: the check itself and when it runs.
 //!
 //! A TR-069 Download of a vendor configuration file goes through [`prepare`] and
@@ -17,6 +18,7 @@ pub mod access_log;
 pub mod fetch;
 pub mod file;
 pub mod keys;
+pub mod pnp;
 pub mod tftp;
 pub mod url;
 pub mod worker;
