@@ -18,6 +18,15 @@ fn main() {
         test_peers::Peer::Program("udhcpc"),
         test_peers::Peer::Program("ip"),
     ]);
+    // The real DHCP exchange (tests/provisioning.rs) creates a network namespace: root only.
+    println!("cargo::rustc-check-cfg=cfg(peer_missing_root)");
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root && !test_peers::in_ci() {
+        println!("cargo::rustc-cfg=peer_missing_root");
+    }
     // The TR-064 client tests need a python with the PyPI packages fritzconnection and
     // async-upnp-client: `CPE_TEST_PYTHON`, else the venv `.ci/run` makes in `target/py`.
     println!("cargo::rerun-if-env-changed=CPE_TEST_PYTHON");

@@ -722,7 +722,17 @@ fn dhcp_url(
             format!("DHCP option {option} ignored: auto-provision-dhcp-option is {selected}\n"),
         ));
     }
+    // Option 66 is the "TFTP server name" (RFC 2132 §9.4): a bare server name (what DHCP
+    // clients such as busybox udhcpc pass on; they refuse a URL there as "bad") means
+    // `tftp://NAME/`, the device file `<mac>.cfg` on that server.
     let url = url.trim();
+    let bare;
+    let url = if option == 66 && !url.is_empty() && !url.contains("://") {
+        bare = format!("tftp://{url}/");
+        bare.as_str()
+    } else {
+        url
+    };
     let probe = url.replace("$mac", "mac").replace("$input", "input");
     if !url.is_empty() && deskphone_datamodel::provisioning_url_scheme(&probe).is_none() {
         return Err(format!(

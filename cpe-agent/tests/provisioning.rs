@@ -530,3 +530,169 @@ fn sip_pnp_notify_from_sipp_provisions_the_phone() {
     assert_eq!(item(&phone, "reg-addr"), "pnp.example");
     phone.terminate();
 }
+
+/// A network namespace with a veth pair to the host, removed on drop.
+struct NetNs {
+    name: String,
+    host_if: String,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new(test_peers::program("ip"))
+        .args(args)
+        .output()
+        .expect("ip");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl NetNs {
+    fn new(host_addr: &str) -> NetNs {
+        let id = std::process::id() % 100_000;
+        let ns = NetNs {
+            name: format!("cpe14-{id}"),
+            host_if: format!("vh{id}"),
+        };
+        let phone_if = format!("vp{id}");
+        ip(&["netns", "add", &ns.name]);
+        ip(&[
+            "link",
+            "add",
+            &ns.host_if,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &phone_if,
+        ]);
+        ip(&["link", "set", &phone_if, "netns", &ns.name]);
+        ip(&["addr", "add", host_addr, "dev", &ns.host_if]);
+        ip(&["link", "set", &ns.host_if, "up"]);
+        ip(&["-n", &ns.name, "link", "set", "lo", "up"]);
+        ip(&["-n", &ns.name, "link", "set", &phone_if, "up"]);
+        ns
+    }
+
+    fn phone_if(&self) -> String {
+        self.host_if.replacen("vh", "vp", 1)
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// One real DHCP exchange: dnsmasq offers option 66 on the host side of a veth pair, busybox
+/// udhcpc asks for it in a network namespace, and its script is the phone's DHCP hook.
+/// busybox passes option 66 only when it is a host name (a URL becomes "bad"), so the option
+/// names the TFTP server, as RFC 2132 defines it: the phone fetches `tftp://SERVER/<mac>.cfg`
+/// from in.tftpd on 127.0.0.1:69.
+#[test]
+#[cfg_attr(peer_missing_root, ignore = "needs root (creates a network namespace)")]
+#[cfg_attr(peer_missing_dnsmasq, ignore = "dnsmasq not installed")]
+#[cfg_attr(peer_missing_udhcpc, ignore = "udhcpc (busybox) not installed")]
+#[cfg_attr(peer_missing_in_tftpd, ignore = "in.tftpd (tftpd-hpa) not installed")]
+#[cfg_attr(peer_missing_ip, ignore = "ip (iproute2) not installed")]
+fn real_dhcp_exchange_option66_provisions_the_phone() {
+    let tftp_dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tftp_dir.path().join(format!("{MAC}.cfg")),
+        write_text(
+            "dhcp1",
+            &[("SIP CONFIG MODULE", &[("reg-addr", "dhcp.example")])],
+        ),
+    )
+    .unwrap();
+    let _tftp = Server(
+        Command::new(test_peers::program("in.tftpd"))
+            .args(["-L", "-u", "root", "-s"])
+            .arg(tftp_dir.path())
+            .args(["-a", "127.0.0.1:69"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("in.tftpd"),
+    );
+    let mut phone = new_phone("");
+    phone.start();
+    wait_records(&phone, 1); // the boot check: no URL yet
+    let ns = NetNs::new("10.214.7.1/24");
+    let tmp = tempfile::tempdir().unwrap();
+    let _dnsmasq = Server(
+        Command::new(test_peers::program("dnsmasq"))
+            .arg("--no-daemon")
+            .arg("--conf-file=/dev/null")
+            .arg(format!("--interface={}", ns.host_if))
+            .args(["--bind-interfaces", "--except-interface=lo", "--port=0"])
+            .args(["--no-resolv", "--no-hosts"])
+            .arg("--dhcp-range=10.214.7.10,10.214.7.20,1h")
+            // Unquoted: dnsmasq would keep quotes, and busybox refuses them as "bad".
+            .arg("--dhcp-option=66,localhost")
+            .arg(format!(
+                "--dhcp-leasefile={}",
+                tmp.path().join("leases").display()
+            ))
+            .arg(format!("--pid-file={}", tmp.path().join("pid").display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dnsmasq"),
+    );
+    // udhcpc's script: busybox passes option 66 as $tftp.
+    let script = tmp.path().join("udhcpc.script");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncase \"$1\" in bound|renew) exec {} dhcp --config {} --option66 \"$tftp\" ;; esac\nexit 0\n",
+            phone_common::BIN,
+            phone.config().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = Command::new(test_peers::program("ip"))
+        .args(["netns", "exec", &ns.name])
+        .arg(test_peers::program("udhcpc"))
+        .args([
+            "-i",
+            &ns.phone_if(),
+            "-f",
+            "-q",
+            "-n",
+            "-t",
+            "10",
+            "-T",
+            "1",
+            "-O",
+            "66",
+            "-s",
+        ])
+        .arg(&script)
+        .output()
+        .expect("udhcpc");
+    assert!(
+        out.status.success(),
+        "udhcpc: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = wait_records(&phone, 2).pop().unwrap();
+    assert_eq!(
+        (r.source.as_str(), r.trigger.as_str(), r.result.as_str()),
+        ("dhcp", "dhcp", "ok"),
+        "{r:?}"
+    );
+    assert_eq!(r.url, "tftp://localhost/");
+    assert_eq!(item(&phone, "reg-addr"), "dhcp.example");
+    phone.terminate();
+}

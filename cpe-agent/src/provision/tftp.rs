@@ -154,10 +154,17 @@ impl std::error::Error for TftpError {}
 /// Fetch the file of `url` (port 69 unless given), at most `max` bytes.
 pub fn fetch(url: &ProvUrl, max: u64) -> Result<Vec<u8>, TftpError> {
     let io = |e: std::io::Error| TftpError::Protocol(e.to_string());
-    let server: SocketAddr = (url.host.as_str(), url.port.unwrap_or(69))
+    // An IPv4 address first: TFTP servers commonly listen on IPv4 only, and `localhost`
+    // resolves to ::1 first on many hosts.
+    let addrs: Vec<SocketAddr> = (url.host.as_str(), url.port.unwrap_or(69))
         .to_socket_addrs()
         .map_err(io)?
-        .next()
+        .collect();
+    let server = addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
         .ok_or_else(|| TftpError::Protocol(format!("{}: no address", url.host)))?;
     let bind: SocketAddr = if server.is_ipv4() {
         "0.0.0.0:0".parse().expect("literal")
