@@ -43,4 +43,13 @@ fn main() {
     if !present && !test_peers::in_ci() {
         println!("cargo::rustc-cfg=peer_missing_tr064_python");
     }
+    // The FTP provisioning test's server: pyftpdlib in the same python.
+    println!("cargo::rustc-check-cfg=cfg(peer_missing_pyftpdlib)");
+    let ftp = std::process::Command::new(&python)
+        .args(["-c", "import pyftpdlib"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ftp && !test_peers::in_ci() {
+        println!("cargo::rustc-cfg=peer_missing_pyftpdlib");
+    }
 }

@@ -696,3 +696,92 @@ fn real_dhcp_exchange_option66_provisions_the_phone() {
     assert_eq!(item(&phone, "reg-addr"), "dhcp.example");
     phone.terminate();
 }
+
+/// The python with pyftpdlib: `CPE_TEST_PYTHON`, else the venv `.ci/run` makes in
+/// `target/py` (as for the TR-064 client tests).
+fn venv_python() -> std::path::PathBuf {
+    std::env::var_os("CPE_TEST_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/py/bin/python")
+        })
+}
+
+/// FTP (pyftpdlib with a user and password; passive mode, binary): the general file is
+/// missing (550), the device file applies, and its `Auto Etc Url` installs a CA certificate.
+#[test]
+#[cfg_attr(
+    peer_missing_pyftpdlib,
+    ignore = "python with pyftpdlib not installed (CPE_TEST_PYTHON)"
+)]
+fn ftp_with_credentials_and_certificate_follow_up() {
+    let ftp_dir = tempfile::tempdir().unwrap();
+    let port = free_tcp_port();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["prov.example".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::create_dir_all(ftp_dir.path().join("cfg")).unwrap();
+    std::fs::write(ftp_dir.path().join("cfg/ca.pem"), cert.pem()).unwrap();
+    std::fs::write(
+        ftp_dir.path().join(format!("cfg/{MAC}.cfg")),
+        write_text(
+            "ftp1",
+            &[
+                ("SIP CONFIG MODULE", &[("reg-ttl", "2400")]),
+                (
+                    "AUTOUPDATE CONFIG MODULE",
+                    &[(
+                        "Auto Etc Url",
+                        &format!("ftp://prov:secret@127.0.0.1:{port}/cfg/ca.pem"),
+                    )],
+                ),
+            ],
+        ),
+    )
+    .unwrap();
+    let _ftp = Server(
+        Command::new(venv_python())
+            .args([
+                "-m",
+                "pyftpdlib",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .arg("-d")
+            .arg(ftp_dir.path())
+            .args(["-u", "prov", "-P", "secret"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pyftpdlib"),
+    );
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t0.elapsed() < WAIT, "pyftpdlib did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The credentials come from the items here (the URL carries none).
+    let mut phone = new_phone(&format!(
+        "auto-provision-server = \"ftp://127.0.0.1:{port}/cfg/\"\n\
+         auto-provision-username = \"prov\"\nauto-provision-password = \"secret\""
+    ));
+    phone.start();
+    let r = wait_records(&phone, 1).pop().unwrap();
+    assert_eq!(r.result, "ok", "{r:?}\n{}", phone.log());
+    assert_eq!(
+        file_results(&r),
+        vec![
+            ("general".into(), "not-found".into()),
+            ("device".into(), "applied".into()),
+            ("etc".into(), "installed".into())
+        ]
+    );
+    assert!(!format!("{r:?}").contains("secret"));
+    assert_eq!(item(&phone, "reg-ttl"), "2400");
+    assert!(item(&phone, "acs-server-ca-certificate-1").contains("BEGIN CERTIFICATE"));
+    phone.terminate();
+}
