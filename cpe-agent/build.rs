@@ -12,7 +12,6 @@ fn main() {
         // Auto provisioning (tests/provisioning.rs): real file, PnP and DHCP peers.
         test_peers::Peer::Program("python3"),
         test_peers::Peer::Program("in.tftpd"),
-        test_peers::Peer::Program("vsftpd"),
         test_peers::Peer::Program("sipp"),
         test_peers::Peer::Program("dnsmasq"),
         test_peers::Peer::Program("udhcpc"),
