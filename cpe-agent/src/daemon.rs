@@ -496,7 +496,7 @@ fn handle_request(
                 provisioner.trigger(Trigger::Command, Some(tx));
                 match rx.recv_timeout(PROVISION_WAIT) {
                     Ok(rec) => {
-                        let text = crate::provision::access_log::render(&[rec.clone()]);
+                        let text = crate::provision::access_log::render(std::slice::from_ref(&rec));
                         Ok(if rec.result == "ok" {
                             Ok(text)
                         } else {

@@ -6,7 +6,9 @@
 //!   the store; [`control`]: the control socket; [`daemon`]: the boot loop, signals and the
 //!   engine's `Device`; [`trace`]: per-session JSON-lines traces; [`netinfo`]: the host's
 //!   addresses; [`identity`]: the default device certificate; [`tr064`]: LAN-side
-//!   management (TR-064: SSDP, descriptions, SOAP actions, authentication, transactions).
+//!   management (TR-064: SSDP, descriptions, SOAP actions, authentication, transactions);
+//!   [`provision`]: auto provisioning without an ACS (DHCP option, SIP PnP, static server;
+//!   TFTP, FTP, HTTP(S); the text and XML configuration files).
 //! * [`dhcp`], [`items`], [`firmware`], [`vendor_config`]: parsers of untrusted input.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -910,7 +910,7 @@ pub(crate) fn check_format(format: ItemFormat, value: &str) -> Result<(), String
         }
         ItemFormat::DhcpOption => match value {
             "66" | "43" | "off" => Ok(()),
-            v if v.parse::<u8>().is_ok_and(|n| n >= 128 && n <= 254) && !v.starts_with('0') => {
+            v if v.parse::<u8>().is_ok_and(|n| (128..=254).contains(&n)) && !v.starts_with('0') => {
                 Ok(())
             }
             _ => Err("expected 66, 43, a custom option 128-254, or off".into()),

@@ -224,17 +224,28 @@ pub struct Identity {
     pub version: String,
 }
 
+/// The dialog identifiers of one SUBSCRIBE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialog<'a> {
+    /// `CSeq` number.
+    pub cseq: u32,
+    /// `Call-ID` (kept for the boot).
+    pub call_id: &'a str,
+    /// The `From` tag (kept for the boot).
+    pub tag: &'a str,
+    /// The `Via` branch (new per request).
+    pub branch: &'a str,
+}
+
 /// The SUBSCRIBE (seed §4.3.2).
 pub fn subscribe(
     id: &Identity,
     server: &str,
     local: std::net::SocketAddr,
     transport: &str,
-    cseq: u32,
-    call_id: &str,
-    tag: &str,
-    branch: &str,
+    d: Dialog<'_>,
 ) -> Vec<u8> {
+    let (cseq, call_id, tag, branch) = (d.cseq, d.call_id, d.tag, d.branch);
     let q = |s: &str| s.replace(['"', '\\', '\r', '\n'], "");
     format!(
         "SUBSCRIBE sip:{mac}@{server} SIP/2.0\r\n\
@@ -399,16 +410,14 @@ fn round_udp(
     probe.connect(server)?;
     let local = std::net::SocketAddr::new(probe.local_addr()?.ip(), sock.local_addr()?.port());
     sock.set_read_timeout(Some(std::time::Duration::from_millis(200)))?;
-    let msg = subscribe(
-        &s.id,
-        &s.server,
-        local,
-        "udp",
+    let branch = random_token();
+    let d = Dialog {
         cseq,
         call_id,
         tag,
-        &random_token(),
-    );
+        branch: &branch,
+    };
+    let msg = subscribe(&s.id, &s.server, local, "udp", d);
     sock.send_to(&msg, server)?;
     let mut buf = vec![0u8; MAX_MESSAGE];
     while alive() && std::time::Instant::now() < until {
@@ -445,16 +454,14 @@ fn round_tcp(
         std::net::TcpStream::connect_timeout(&server, std::time::Duration::from_secs(10))?;
     stream.set_read_timeout(Some(std::time::Duration::from_millis(200)))?;
     let local = stream.local_addr()?;
-    let msg = subscribe(
-        &s.id,
-        &s.server,
-        local,
-        "tcp",
+    let branch = random_token();
+    let d = Dialog {
         cseq,
         call_id,
         tag,
-        &random_token(),
-    );
+        branch: &branch,
+    };
+    let msg = subscribe(&s.id, &s.server, local, "tcp", d);
     stream.write_all(&msg)?;
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 2048];
@@ -537,15 +544,18 @@ mod tests {
             model: "OpenScape Desk Phone CP600".into(),
             version: "V1 R0.0.0".into(),
         };
+        let d = Dialog {
+            cseq: 1,
+            call_id: "c@h",
+            tag: "t",
+            branch: "b",
+        };
         let s = subscribe(
             &id,
             "224.0.1.75:5060",
             "127.0.0.1:5555".parse().unwrap(),
             "udp",
-            1,
-            "c@h",
-            "t",
-            "b",
+            d,
         );
         let m = parse_message(&s).unwrap();
         assert_eq!(

@@ -1,9 +1,9 @@
 //! The provisioning check and when it runs.
 //!
-//! **When**: at boot (unless `auto-provision-update-mode` is `off`), every
-//! `auto-provision-update-interval` hours in `periodic` mode, when the DHCP hook passes a URL
-//! (`cpe-agent dhcp --option66 …`, a renewal), when a SIP PnP NOTIFY brings one, and on
-//! `cpe-agent provision`.
+//! **When**: at boot, every `auto-provision-update-interval` hours in `periodic` mode, when
+//! the DHCP hook passes a URL (`cpe-agent dhcp --option66 …`, a renewal), when a SIP PnP
+//! NOTIFY brings one, and on `cpe-agent provision`. With `auto-provision-update-mode` `off`
+//! only `cpe-agent provision` runs a check (the operator asked explicitly).
 //!
 //! **Which URL** (seed §1.2, §2.3): the highest-priority source that has one: the DHCP option
 //! selected by `auto-provision-dhcp-option` (the URL the hook last passed, kept in
@@ -232,10 +232,8 @@ fn run(env: WorkerEnv) {
     // The PnP URL is learnt anew every boot.
     env.provisioner.forget_pnp();
     let Some(first) = settings(&env) else { return };
-    if first.mode != "off" {
-        if check(&env, Trigger::Boot, None) {
-            return;
-        }
+    if check(&env, Trigger::Boot, None) {
+        return;
     }
     let mut next_periodic = Instant::now() + Duration::from_secs(first.interval_hours * 3600);
     loop {
@@ -274,6 +272,14 @@ fn check(env: &WorkerEnv, trigger: Trigger, waiter: Option<Waiter>) -> bool {
         ..Record::default()
     };
     let reboot = match settings(env) {
+        // Update mode `off`: no check of its own (boot, interval, DHCP, PnP); the operator's
+        // `cpe-agent provision` still runs one.
+        Some(s) if s.mode == "off" && trigger != Trigger::Command => {
+            if let Some(w) = waiter {
+                let _ = w.send(rec);
+            }
+            return false;
+        }
         Some(s) => attempt(env, &s, &mut rec),
         None => {
             rec.result = "failed".into();
