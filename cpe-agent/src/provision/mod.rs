@@ -3,7 +3,7 @@
 //! MAC-named file, applies them through the same validated local-change path as
 //! `cpe-agent admin set`, and follows the links inside (firmware, phone book, certificate).
 //!
-//! * [`file`]: the file formats (text, XML, TOML), detected by content;
+//! * [`file`](mod@file): the file formats (text, XML, TOML), detected by content;
 //! * [`keys`]: what a file's keys mean on this phone (item names, the Fanvil-style key table);
 //! * [`url`]: provisioning URLs (`$mac`, `$input`, a blank file part, credentials);
 //! * [`access_log`]: `provisioning.jsonl`, the seed's "Auto Provision Access Table";
