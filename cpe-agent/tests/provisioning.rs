@@ -785,3 +785,61 @@ fn ftp_with_credentials_and_certificate_follow_up() {
     assert!(item(&phone, "acs-server-ca-certificate-1").contains("BEGIN CERTIFICATE"));
     phone.terminate();
 }
+
+/// Provisioned values are local changes: a parameter with active notification reaches the
+/// ACS as `4 VALUE CHANGE`.
+#[test]
+#[cfg_attr(peer_missing_python3, ignore = "python3 not installed")]
+fn provisioned_values_reach_the_acs_as_value_change() {
+    use cwmp_soap::{Body, SetParameterAttributes, SetParameterAttributesStruct};
+    use cwmp_testkit::acs::{AcsMessage, CwmpScript, FakeAcs};
+    const EXPIRES: &str = "Device.Services.VoiceService.1.VoiceProfile.1.SIP.RegisterExpires";
+    let acs = FakeAcs::builder()
+        .cwmp(
+            CwmpScript::new().session([AcsMessage::Request(Body::SetParameterAttributes(
+                SetParameterAttributes {
+                    parameter_list: vec![SetParameterAttributesStruct {
+                        name: EXPIRES.into(),
+                        notification_change: true,
+                        notification: 2,
+                        access_list_change: false,
+                        access_list: vec![],
+                    }],
+                },
+            ))]),
+        )
+        .start()
+        .expect("acs");
+    let www = tempfile::tempdir().unwrap();
+    std::fs::write(
+        www.path().join(format!("{MAC}.cfg")),
+        write_text("v1", &[("SIP CONFIG MODULE", &[("reg-ttl", "1500")])]),
+    )
+    .unwrap();
+    let (_http, port) = http_server(www.path());
+    // Update mode off: no check at boot; the operator's `provision` runs one after the ACS
+    // has switched notification on.
+    let mut phone = Phone::new(
+        acs.url(),
+        "connection-request-address = \"127.0.0.1:0\"\nudp-address = \"127.0.0.1:0\"",
+        &format!(
+            "mac-address = \"00:1A:E8:A1:B2:C3\"\nauto-provision-update-mode = \"off\"\n\
+             auto-provision-server = \"http://127.0.0.1:{port}/\""
+        ),
+    );
+    phone.start();
+    phone_common::wait_sessions(&acs, 1, &phone);
+    let (ok, out) = provision(&phone);
+    assert!(ok, "{out}");
+    phone_common::wait_sessions(&acs, 2, &phone);
+    let s = &acs.sessions()[1];
+    assert_eq!(phone_common::codes(s), ["4 VALUE CHANGE"]);
+    let p = s
+        .inform
+        .parameter_list
+        .iter()
+        .find(|p| p.name == EXPIRES)
+        .expect("changed parameter in the Inform");
+    assert_eq!(p.value, "1500");
+    phone.terminate();
+}
