@@ -470,6 +470,17 @@ PNP_URL
 #[cfg_attr(peer_missing_python3, ignore = "python3 not installed")]
 #[cfg_attr(peer_missing_sipp, ignore = "sipp (sip-tester) not installed")]
 fn sip_pnp_notify_from_sipp_provisions_the_phone() {
+    pnp_case("udp");
+}
+
+#[test]
+#[cfg_attr(peer_missing_python3, ignore = "python3 not installed")]
+#[cfg_attr(peer_missing_sipp, ignore = "sipp (sip-tester) not installed")]
+fn sip_pnp_over_tcp() {
+    pnp_case("tcp");
+}
+
+fn pnp_case(transport: &str) {
     let www = tempfile::tempdir().unwrap();
     std::fs::write(
         www.path().join(format!("{MAC}.cfg")),
@@ -487,7 +498,11 @@ fn sip_pnp_notify_from_sipp_provisions_the_phone() {
         PNP_SCENARIO.replace("PNP_URL", &format!("http://127.0.0.1:{port}/$mac.cfg")),
     )
     .unwrap();
-    let sip_port = free_udp_port();
+    let sip_port = if transport == "tcp" {
+        free_tcp_port()
+    } else {
+        free_udp_port()
+    };
     let _sipp = Server(
         Command::new(test_peers::program("sipp"))
             .current_dir(sipp_dir.path())
@@ -495,6 +510,7 @@ fn sip_pnp_notify_from_sipp_provisions_the_phone() {
             .arg(&scenario)
             .args(["-i", "127.0.0.1", "-p", &sip_port.to_string()])
             .args(["-m", "1", "-nostdin", "-timeout", "60s"])
+            .args(["-t", if transport == "tcp" { "t1" } else { "u1" }])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -505,6 +521,7 @@ fn sip_pnp_notify_from_sipp_provisions_the_phone() {
         "auto-provision-server = \"http://127.0.0.1:1/\"\n\
          auto-provision-pnp-enable = true\n\
          auto-provision-pnp-server = \"127.0.0.1:{sip_port}\"\n\
+         auto-provision-pnp-transport = \"{transport}\"\n\
          auto-provision-pnp-interval = 1"
     ));
     phone.start();
