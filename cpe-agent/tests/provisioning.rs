@@ -45,24 +45,32 @@ fn free_udp_port() -> u16 {
         .port()
 }
 
-/// `python3 -m http.server` serving `dir` on 127.0.0.1; its port.
+/// `python3 -m http.server` serving `dir` on 127.0.0.1; its port. The server binds port 0
+/// and says which port it got (no race with a port picked beforehand).
 fn http_server(dir: &Path) -> (Server, u16) {
-    let port = free_tcp_port();
-    let child = Command::new(test_peers::program("python3"))
-        .args(["-m", "http.server", "--bind", "127.0.0.1"])
-        .arg(port.to_string())
+    use std::io::BufRead;
+    let mut child = Command::new(test_peers::program("python3"))
+        .args(["-u", "-m", "http.server", "--bind", "127.0.0.1", "0"])
         .arg("--directory")
         .arg(dir)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("python3 -m http.server");
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t0.elapsed() < WAIT, "http.server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (Server(child), port)
+    let stdout = child.stdout.take().expect("stdout");
+    let server = Server(child);
+    // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("http.server output");
+    let port = line
+        .split(" port ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("http.server said {line:?}"));
+    (server, port)
 }
 
 /// `in.tftpd` (tftpd-hpa) in the foreground serving `dir` on 127.0.0.1; its port.
