@@ -441,6 +441,7 @@ fn start_provisioning(
     reboot_requested: &Arc<AtomicBool>,
 ) {
     let _ = cfg;
+    provisioner.forget_pnp();
     crate::provision::pnp::start(crate::provision::pnp::PnpEnv {
         handle: cwmp.handle(),
         model: model.clone(),

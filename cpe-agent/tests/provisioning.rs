@@ -546,9 +546,9 @@ fn pnp_case(transport: &str) {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert_eq!(
-        (rec.trigger.as_str(), rec.result.as_str()),
-        ("pnp-notify", "ok"),
+    // The NOTIFY may land before the boot check runs (which then uses it) or after it.
+    assert!(
+        ["pnp-notify", "boot"].contains(&rec.trigger.as_str()) && rec.result == "ok",
         "{rec:?}"
     );
     assert_eq!(rec.url, format!("http://127.0.0.1:{port}/{MAC}.cfg"));

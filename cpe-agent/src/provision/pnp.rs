@@ -356,9 +356,31 @@ fn run(env: PnpEnv) {
         cseq += 1;
         let until = std::time::Instant::now() + std::time::Duration::from_secs(s.interval.max(1));
         let r = if s.transport == "tcp" {
-            round_tcp(&env, &s, server, cseq, &call_id, &tag, until, &alive)
+            round_tcp(
+                &env,
+                &s,
+                &Round {
+                    server,
+                    cseq,
+                    call_id: &call_id,
+                    tag: &tag,
+                    until,
+                },
+                &alive,
+            )
         } else {
-            round_udp(&env, &s, server, cseq, &call_id, &tag, until, &alive)
+            round_udp(
+                &env,
+                &s,
+                &Round {
+                    server,
+                    cseq,
+                    call_id: &call_id,
+                    tag: &tag,
+                    until,
+                },
+                &alive,
+            )
         };
         if let Err(e) = r {
             log::warn!("SIP PnP {server}: {e}");
@@ -367,6 +389,16 @@ fn run(env: PnpEnv) {
             }
         }
     }
+}
+
+/// One SUBSCRIBE round: where, its dialog ids, and until when to listen for answers.
+#[derive(Clone, Copy)]
+struct Round<'a> {
+    server: std::net::SocketAddr,
+    cseq: u32,
+    call_id: &'a str,
+    tag: &'a str,
+    until: std::time::Instant,
 }
 
 fn handle_message(env: &PnpEnv, data: &[u8]) -> Option<Vec<u8>> {
@@ -387,17 +419,19 @@ fn handle_message(env: &PnpEnv, data: &[u8]) -> Option<Vec<u8>> {
     response_to(&m)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn round_udp(
     env: &PnpEnv,
     s: &PnpSettings,
-    server: std::net::SocketAddr,
-    cseq: u32,
-    call_id: &str,
-    tag: &str,
-    until: std::time::Instant,
+    r: &Round<'_>,
     alive: &dyn Fn() -> bool,
 ) -> std::io::Result<()> {
+    let Round {
+        server,
+        cseq,
+        call_id,
+        tag,
+        until,
+    } = *r;
     use std::net::UdpSocket;
     let any = if server.is_ipv4() {
         "0.0.0.0:0"
@@ -438,17 +472,19 @@ fn round_udp(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn round_tcp(
     env: &PnpEnv,
     s: &PnpSettings,
-    server: std::net::SocketAddr,
-    cseq: u32,
-    call_id: &str,
-    tag: &str,
-    until: std::time::Instant,
+    r: &Round<'_>,
     alive: &dyn Fn() -> bool,
 ) -> std::io::Result<()> {
+    let Round {
+        server,
+        cseq,
+        call_id,
+        tag,
+        until,
+    } = *r;
     use std::io::{Read, Write};
     let mut stream =
         std::net::TcpStream::connect_timeout(&server, std::time::Duration::from_secs(10))?;

@@ -110,7 +110,9 @@ impl Provisioner {
         self.trigger(Trigger::PnpNotify, None);
     }
 
-    fn forget_pnp(&self) {
+    /// Forget the PnP URL (every boot learns it anew; called before the boot's PnP client
+    /// and worker start).
+    pub fn forget_pnp(&self) {
         self.lock().pnp_url = None;
     }
 
@@ -229,8 +231,6 @@ fn settings(env: &WorkerEnv) -> Option<Settings> {
 }
 
 fn run(env: WorkerEnv) {
-    // The PnP URL is learnt anew every boot.
-    env.provisioner.forget_pnp();
     let Some(first) = settings(&env) else { return };
     if check(&env, Trigger::Boot, None) {
         return;
