@@ -222,7 +222,7 @@ impl std::fmt::Debug for CloudEnv {
 }
 
 /// Run a job on the driver's thread and wait for its answer; `None` when the client is gone.
-fn on_store<T: Send + 'static>(
+pub(crate) fn on_store<T: Send + 'static>(
     handle: &ClientHandle,
     job: impl FnOnce(&mut OcmsStore) -> T + Send + 'static,
 ) -> Option<T> {

@@ -9,6 +9,7 @@
 //! # config-encryption-key = "<64 hex digits>"    # decrypts vendor configuration files
 //! # web-address = "0.0.0.0:8080"                 # web-based management (absent: off)
 //! # web-https-address = "0.0.0.0:8443"           # the same over HTTPS (device certificate)
+//! #                  (the item of the same name, when set, wins: seed 001 auto provisioning)
 //!
 //! [tr064]                                         # LAN-side management (optional)
 //! http-address = "0.0.0.0:49000"                  # tr64desc.xml, SCPD files, control URLs
@@ -58,7 +59,8 @@ pub struct Config {
     /// 1) as the interval at which the burst refills.
     pub connection_request_refill: Duration,
     /// The key that decrypts vendor configuration files (64 hex digits, AES-256; see
-    /// `vendor_config`), `config-encryption-key`; `None`: files are plain TOML.
+    /// `vendor_config`), `config-encryption-key`; `None`: files are plain. The item
+    /// `config-encryption-key`, when set, wins (auto provisioning, `crate::provision`).
     pub config_encryption_key: Option<Secret>,
     /// The factory defaults given in `[items]`, canonical lexical forms, in file order.
     pub items: Vec<(String, String)>,

@@ -54,6 +54,17 @@ pub enum Request {
         /// The option's payload in hex.
         hex: String,
     },
+    /// `dhcp --option66 TEXT`, `--option43 HEX` carrying a URL, `--option CODE:HEX`: a
+    /// provisioning URL from DHCP option `option` (used when `auto-provision-dhcp-option`
+    /// selects that option; empty text: the lease carries none).
+    DhcpUrl {
+        /// The DHCP option (66, 43, 128–254).
+        option: u8,
+        /// The URL text.
+        url: String,
+    },
+    /// `provision`: run a provisioning check now and answer with its record.
+    Provision,
 }
 
 /// The daemon's answer.

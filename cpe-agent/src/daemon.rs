@@ -120,7 +120,9 @@ pub fn run(cfg: Config) -> Result<(), String> {
     let reboot_requested = Arc::new(AtomicBool::new(false));
     let client: CurrentClient = Arc::new(Mutex::new(None));
     start_signal_thread(stop.clone(), client.clone())?;
-    let _control = start_control(&cfg, model.clone(), client.clone())
+    // Auto provisioning's inbox (control socket, DHCP hook, PnP), kept across reboots.
+    let provisioner = crate::provision::worker::Provisioner::new();
+    let _control = start_control(&cfg, model.clone(), client.clone(), provisioner.clone())
         .map_err(|e| format!("control socket: {e}"))?;
     // Shared with the Cloud Deployment worker, which notes its attempts.
     let trace = Arc::new(Mutex::new(TraceWriter::new(&dir)));
@@ -244,6 +246,17 @@ pub fn run(cfg: Config) -> Result<(), String> {
             trace: trace.clone(),
             stop: cloud_stop.clone(),
         });
+        // Auto provisioning (DHCP option, SIP PnP, static server); stopped with this client.
+        start_provisioning(
+            &cfg,
+            &dir,
+            &cwmp,
+            &model,
+            &identity,
+            &provisioner,
+            &cloud_stop,
+            &reboot_requested,
+        );
         let mut dev = Phone {
             dir: dir.clone(),
             trace: trace.clone(),
@@ -456,19 +469,96 @@ fn on_driver<T: Send + 'static>(
         .map_err(|_| "the phone did not answer (restarting or busy); try again".into())
 }
 
+/// Start this boot's auto-provisioning worker (and SIP PnP client).
+#[allow(clippy::too_many_arguments)]
+fn start_provisioning(
+    cfg: &Config,
+    dir: &std::path::Path,
+    cwmp: &Client,
+    model: &Arc<DeskPhoneModel>,
+    identity: &ClientIdentity,
+    provisioner: &Arc<crate::provision::worker::Provisioner>,
+    stop: &Arc<AtomicBool>,
+    reboot_requested: &Arc<AtomicBool>,
+) {
+    let _ = cfg;
+    provisioner.forget_pnp();
+    crate::provision::pnp::start(crate::provision::pnp::PnpEnv {
+        handle: cwmp.handle(),
+        model: model.clone(),
+        provisioner: provisioner.clone(),
+        stop: stop.clone(),
+    });
+    let reboot_flag = reboot_requested.clone();
+    let reboot_handle = cwmp.handle();
+    crate::provision::worker::start(crate::provision::worker::WorkerEnv {
+        state_dir: dir.to_owned(),
+        handle: cwmp.handle(),
+        model: model.clone(),
+        default_identity: identity.clone(),
+        provisioner: provisioner.clone(),
+        stop: stop.clone(),
+        reboot: Box::new(move || {
+            reboot_flag.store(true, Ordering::SeqCst);
+            reboot_handle.shutdown();
+        }),
+    });
+}
+
 fn start_control(
     cfg: &Config,
     model: Arc<DeskPhoneModel>,
     client: CurrentClient,
+    provisioner: Arc<crate::provision::worker::Provisioner>,
 ) -> std::io::Result<ControlServer> {
+    let dir = cfg.state_dir.clone();
     ControlServer::start(&state::control_socket(&cfg.state_dir), move |req| {
-        handle_request(req, &model, &client)
+        handle_request(req, &model, &client, &provisioner, &dir)
     })
 }
 
-fn handle_request(req: Request, model: &Arc<DeskPhoneModel>, client: &CurrentClient) -> Response {
+/// How long `cpe-agent provision` waits for the check (the control client waits 120 s).
+const PROVISION_WAIT: Duration = Duration::from_secs(110);
+
+fn handle_request(
+    req: Request,
+    model: &Arc<DeskPhoneModel>,
+    client: &CurrentClient,
+    provisioner: &Arc<crate::provision::worker::Provisioner>,
+    dir: &std::path::Path,
+) -> Response {
+    use crate::provision::worker::Trigger;
     let m = model.clone();
     let result = match req {
+        Request::Provision => {
+            if current(client).is_none() {
+                Err("the phone is restarting; try again".to_owned())
+            } else {
+                let (tx, rx) = mpsc::channel();
+                provisioner.trigger(Trigger::Command, Some(tx));
+                match rx.recv_timeout(PROVISION_WAIT) {
+                    Ok(rec) => {
+                        let text = crate::provision::access_log::render(std::slice::from_ref(&rec));
+                        Ok(if rec.result == "ok" {
+                            Ok(text)
+                        } else {
+                            Err(text)
+                        })
+                    }
+                    Err(_) => Err("the provisioning check is still running; see \
+                                   `cpe-agent admin --config FILE provisioning`"
+                        .to_owned()),
+                }
+            }
+        }
+        Request::DhcpUrl { option, url } => {
+            let d = dir.to_owned();
+            let used = on_driver(client, move |s| dhcp_url(s, &m, &d, option, &url));
+            if matches!(&used, Ok(Ok((true, _)))) {
+                provisioner.trigger(Trigger::Dhcp, None);
+            }
+            used.map(|r| r.map(|(_, text)| text))
+        }
         Request::Set { items } => on_driver(client, move |s| {
             phone::set_items(s, &m, &items).map(|changed| {
                 log::info!("local change: {}", changed.report.trim_end());
@@ -631,6 +721,17 @@ pub fn local_request(cfg: &Config, req: Request) -> Result<String, String> {
             let opt = crate::dhcp::parse_hex(&hex).map_err(|e| format!("option 43: {e}"))?;
             phone::apply_option43(&mut store, &model, &opt)?
         }
+        Request::DhcpUrl { option, url } => {
+            return dhcp_url(&mut store, &model, dir, option, &url)
+                .map(|(_, text)| format!("{text} (used at the next start)"))
+        }
+        Request::Provision => {
+            return Err(
+                "the phone is not running: a provisioning check needs the running cpe-agent \
+                 (it checks at every start)"
+                    .into(),
+            )
+        }
     };
     // The change is stored; the next start tells the engine (4 VALUE CHANGE if notified).
     state::add_offline_changes(dir, &changed.params)
@@ -643,4 +744,54 @@ fn factory_model(cfg: &Config) -> Result<DeskPhoneModel, String> {
     DeskPhoneModel::builtin()
         .with_factory_defaults(&cfg.items)
         .map_err(|f| format!("configuration [items]: {}", f.message))
+}
+
+/// A provisioning URL from the DHCP hook: kept when `auto-provision-dhcp-option` selects
+/// `option` (true: a check should run), ignored otherwise.
+fn dhcp_url(
+    store: &mut OcmsStore,
+    model: &DeskPhoneModel,
+    dir: &std::path::Path,
+    option: u8,
+    url: &str,
+) -> Result<(bool, String), String> {
+    let selected = model
+        .item_value(store.backend(), "auto-provision-dhcp-option")
+        .unwrap_or_default();
+    if selected != option.to_string() {
+        return Ok((
+            false,
+            format!("DHCP option {option} ignored: auto-provision-dhcp-option is {selected}\n"),
+        ));
+    }
+    // Option 66 is the "TFTP server name" (RFC 2132 §9.4): a bare server name (what DHCP
+    // clients such as busybox udhcpc pass on; they refuse a URL there as "bad") means
+    // `tftp://NAME/`, the device file `<mac>.cfg` on that server.
+    let url = url.trim();
+    let bare;
+    let url = if option == 66 && !url.is_empty() && !url.contains("://") {
+        bare = format!("tftp://{url}/");
+        bare.as_str()
+    } else {
+        url
+    };
+    let probe = url.replace("$mac", "mac").replace("$input", "input");
+    if !url.is_empty() && deskphone_datamodel::provisioning_url_scheme(&probe).is_none() {
+        return Err(format!(
+            "DHCP option {option}: not a tftp://, ftp://, http:// or https:// URL"
+        ));
+    }
+    crate::provision::worker::save_dhcp_url(dir, url)
+        .map_err(|e| format!("keeping the DHCP provisioning URL: {e}"))?;
+    Ok((
+        !url.is_empty(),
+        if url.is_empty() {
+            format!("DHCP option {option}: no provisioning URL\n")
+        } else {
+            format!(
+                "DHCP option {option}: provisioning URL {}\n",
+                crate::trace::redact_url(url)
+            )
+        },
+    ))
 }

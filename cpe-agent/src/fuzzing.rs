@@ -54,6 +54,91 @@ pub fn vendor_config(data: &[u8]) {
     }
 }
 
+/// Provisioning files (text, XML, TOML; plain and encrypted): reading never panics and stays
+/// within its bounds; a file that reads in plain text reads identically after encryption with
+/// its key; a text file written back by `write_text` reads to the same entries.
+pub fn provisioning_file(data: &[u8]) {
+    use crate::provision::{self, file};
+    let model = deskphone_datamodel::DeskPhoneModel::builtin();
+    let _ = provision::prepare(data, Some(FUZZ_KEY), &model);
+    let Ok(parsed) = file::parse(data) else {
+        return;
+    };
+    assert!(parsed.entries.len() <= file::MAX_ENTRIES);
+    if let Ok(plain) = provision::prepare(data, None, &model) {
+        let encrypted = vendor_config::encrypt(data, FUZZ_KEY, [0x33; 16]).expect("valid key");
+        let again = provision::prepare(&encrypted, Some(FUZZ_KEY), &model);
+        assert_eq!(
+            again.as_ref().ok(),
+            Some(&plain),
+            "encryption changed the reading"
+        );
+    }
+    let rewritable = parsed.format == file::Format::Text
+        && parsed
+            .entries
+            .iter()
+            .all(|e| e.module.is_some() && !e.key.starts_with('<') && !e.value.ends_with('>'))
+        && parsed
+            .version
+            .as_ref()
+            .is_none_or(|v| v.chars().count() <= 40);
+    if rewritable {
+        let mut modules: Vec<(String, Vec<(String, String)>)> = Vec::new();
+        for e in &parsed.entries {
+            let m = e.module.clone().unwrap_or_default();
+            match modules.last_mut() {
+                Some((name, keys)) if *name == m => keys.push((e.key.clone(), e.value.clone())),
+                _ => modules.push((m, vec![(e.key.clone(), e.value.clone())])),
+            }
+        }
+        let borrowed: Vec<(Vec<(&str, &str)>, &str)> = modules
+            .iter()
+            .map(|(m, keys)| {
+                (
+                    keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+                    m.as_str(),
+                )
+            })
+            .collect();
+        let spec: Vec<(&str, &[(&str, &str)])> =
+            borrowed.iter().map(|(k, m)| (*m, k.as_slice())).collect();
+        let text = file::write_text(parsed.version.as_deref().unwrap_or(""), &spec);
+        let back = file::parse(text.as_bytes()).expect("written text file reads back");
+        assert_eq!(
+            back.entries, parsed.entries,
+            "text rewrite changed the entries"
+        );
+    }
+}
+
+/// SIP messages (PnP): parsing never panics; a parsed request gets an answer that parses
+/// as a response; a NOTIFY's URL is bounded and free of control characters.
+pub fn sip_message(data: &[u8]) {
+    use crate::provision::pnp;
+    let Ok(m) = pnp::parse_message(data) else {
+        return;
+    };
+    assert!(m.headers.len() <= 64 && m.body.len() <= data.len());
+    if let Some(u) = pnp::notify_url(&m) {
+        assert!(u.len() <= pnp::MAX_URL && !u.chars().any(char::is_control));
+    }
+    if let Some(answer) = pnp::response_to(&m) {
+        if answer.len() <= pnp::MAX_MESSAGE {
+            let r = pnp::parse_message(&answer).expect("our answer parses");
+            assert!(matches!(r.start, pnp::StartLine::Response { .. }));
+        }
+    }
+}
+
+/// TFTP packets: parsing never panics, DATA payloads lie within the datagram.
+pub fn tftp_packet(data: &[u8]) {
+    use crate::provision::tftp::{parse_packet, Packet};
+    if let Ok(Packet::Data(_, payload)) = parse_packet(data) {
+        assert_eq!(payload.len() + 4, data.len());
+    }
+}
+
 /// Cloud Deployment documents: checking never panics; an accepted document sets
 /// `acs-server-address` and only allowed items; the verdict does not depend on the clock for
 /// a document without certificates.

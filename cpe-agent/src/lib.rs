@@ -6,7 +6,9 @@
 //!   the store; [`control`]: the control socket; [`daemon`]: the boot loop, signals and the
 //!   engine's `Device`; [`trace`]: per-session JSON-lines traces; [`netinfo`]: the host's
 //!   addresses; [`identity`]: the default device certificate; [`tr064`]: LAN-side
-//!   management (TR-064: SSDP, descriptions, SOAP actions, authentication, transactions).
+//!   management (TR-064: SSDP, descriptions, SOAP actions, authentication, transactions);
+//!   [`provision`]: auto provisioning without an ACS (DHCP option, SIP PnP, static server;
+//!   TFTP, FTP, HTTP(S); the text and XML configuration files).
 //! * [`fleet`]: `cpe-agent fleet`, many simulated phones in one process (load-testing an ACS).
 //! * [`web`]: the web-based management (login, Status, Configuration, Actions, Sessions).
 //! * [`check`]: `cpe-agent check`, what fails between the phone and its ACS, in words.
@@ -29,6 +31,7 @@ pub mod identity;
 pub mod items;
 pub mod netinfo;
 pub mod phone;
+pub mod provision;
 pub mod session_log;
 pub mod state;
 pub mod tr064;

@@ -10,6 +10,10 @@
 //!                                               many simulated phones (load-testing an ACS)
 //! cpe-agent demo                                a guided tour against a built-in ACS
 //! cpe-agent check --config FILE                 what fails between the phone and its ACS
+//! cpe-agent dhcp --config FILE --option66 TEXT  … a provisioning URL (option 66)
+//! cpe-agent dhcp --config FILE --option CODE:HEX … a custom option 128-254
+//! cpe-agent provision --config FILE             run an auto-provisioning check now
+//! cpe-agent admin --config FILE provisioning    the auto-provisioning access table
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -45,14 +49,29 @@ enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
-    /// What the phone's DHCP client does with a vendor-specific option 43.
+    /// What the phone's DHCP client does with option 43 (TR-069 sub-options, or a
+    /// provisioning URL), option 66 or a custom option 128-254.
+    #[command(group(clap::ArgGroup::new("opt").required(true).args(["option43", "option66", "option"])))]
     Dhcp {
         /// The configuration file (TOML).
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
-        /// The option's payload in hex digits (sub-options 1-4 of TR-069 §3.1).
+        /// Option 43 in hex digits: TR-069 sub-options 1-4 (TR-069 §3.1), or the text of a
+        /// provisioning URL (seed 001 §4.3).
         #[arg(long, value_name = "HEX")]
-        option43: String,
+        option43: Option<String>,
+        /// Option 66 (TFTP server name) as text: a provisioning URL; empty: none.
+        #[arg(long, value_name = "TEXT")]
+        option66: Option<String>,
+        /// A custom option 128-254 carrying a provisioning URL, as CODE:HEX.
+        #[arg(long, value_name = "CODE:HEX")]
+        option: Option<String>,
+    },
+    /// Run an auto-provisioning check on the running phone now and print its record.
+    Provision {
+        /// The configuration file (TOML).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
     },
     /// Many simulated phones in one process, for load-testing an ACS (see `[fleet]`).
     Fleet {
@@ -123,6 +142,8 @@ enum AdminAction {
     },
     /// Print every item as `item = "value"` TOML lines, secrets masked.
     List,
+    /// Print the auto-provisioning access table (`state-dir/provisioning.jsonl`).
+    Provisioning,
 }
 
 /// Exit status for an unusable configuration file (sysexits.h `EX_CONFIG`).
@@ -130,6 +151,53 @@ const EX_CONFIG: u8 = 78;
 
 fn load(path: &std::path::Path) -> Result<Config, String> {
     Config::load(path, &DeskPhoneModel::builtin()).map_err(|e| e.to_string())
+}
+
+/// What the DHCP hook's arguments ask: option 43 is a provisioning URL when its payload is the
+/// text of one (seed 001 §4.3), else TR-069 sub-options (as before auto provisioning).
+fn dhcp_request(
+    option43: Option<String>,
+    option66: Option<String>,
+    option: Option<String>,
+) -> Result<Request, String> {
+    let text_of = |hex_text: &str, what: &str| -> Result<String, String> {
+        let digits: String = hex_text
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != ':')
+            .collect();
+        let bytes = hex::decode(digits).map_err(|e| format!("{what}: not hex: {e}"))?;
+        String::from_utf8(bytes).map_err(|_| format!("{what}: not text"))
+    };
+    if let Some(hex43) = option43 {
+        if let Ok(text) = text_of(&hex43, "option 43") {
+            let probe = text.trim().replace("$mac", "m").replace("$input", "i");
+            if deskphone_datamodel::provisioning_url_scheme(&probe).is_some() {
+                return Ok(Request::DhcpUrl {
+                    option: 43,
+                    url: text.trim().to_owned(),
+                });
+            }
+        }
+        return Ok(Request::Dhcp { hex: hex43 });
+    }
+    if let Some(url) = option66 {
+        return Ok(Request::DhcpUrl { option: 66, url });
+    }
+    let spec = option.unwrap_or_default();
+    let (code, hex_text) = spec
+        .split_once(':')
+        .ok_or("--option: expected CODE:HEX, e.g. 160:7466…")?;
+    let code: u8 = code
+        .trim()
+        .parse()
+        .ok()
+        .filter(|c| (128..=254).contains(c))
+        .ok_or("--option: the code must be a custom option 128-254")?;
+    let url = text_of(hex_text, &format!("option {code}"))?;
+    Ok(Request::DhcpUrl {
+        option: code,
+        url: url.trim().to_owned(),
+    })
 }
 
 fn main() -> ExitCode {
@@ -159,13 +227,21 @@ fn main() -> ExitCode {
             },
             None => Err("--config FILE is required (see --help)".into()),
         },
+        Some(Command::Admin {
+            config,
+            action: AdminAction::Provisioning,
+        }) => load(&config).map(|cfg| {
+            cpe_agent::provision::access_log::render(&cpe_agent::provision::access_log::read(
+                &cfg.state_dir,
+            ))
+        }),
         Some(Command::Admin { config, action }) => load(&config).and_then(|cfg| {
             let req = match &action {
                 AdminAction::Set { item, value } => Request::Set {
                     items: vec![(item.clone(), value.clone())],
                 },
                 AdminAction::Get { item, .. } => Request::Get { item: item.clone() },
-                AdminAction::List => Request::List,
+                AdminAction::List | AdminAction::Provisioning => Request::List,
             };
             // Decision: `get` masks a secret like `list` does (both end up pasted into
             // tickets); `--reveal` is the explicit way to read one back.
@@ -184,8 +260,14 @@ fn main() -> ExitCode {
                 None => out,
             })
         }),
-        Some(Command::Dhcp { config, option43 }) => load(&config).and_then(|cfg| {
-            cpe_agent::daemon::local_request(&cfg, Request::Dhcp { hex: option43 })
+        Some(Command::Dhcp {
+            config,
+            option43,
+            option66,
+            option,
+        }) => load(&config).and_then(|cfg| {
+            dhcp_request(option43, option66, option)
+                .and_then(|req| cpe_agent::daemon::local_request(&cfg, req))
         }),
         Some(Command::Fleet {
             config,
@@ -236,6 +318,9 @@ fn main() -> ExitCode {
                 web,
             };
             cpe_agent::demo::run(&opts).map(|()| String::new())
+        }
+        Some(Command::Provision { config }) => {
+            load(&config).and_then(|cfg| cpe_agent::daemon::local_request(&cfg, Request::Provision))
         }
     };
     match result {

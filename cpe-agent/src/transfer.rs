@@ -711,31 +711,70 @@ fn install_firmware(
         e.version = Some(header.version.clone());
     })
     .map_err(local)?;
-    fs::rename(&part, dir.join(&image_name)).map_err(local)?;
-    sync_dir(&dir).map_err(local)?;
-    let pointer = serde_json::to_vec(&ActivePointer {
-        version: header.version.clone(),
-        image: image_name.clone(),
-    })
-    .map_err(|e| local(io::Error::other(e)))?;
-    // The switch: once this rename is durable, the new version is the one that boots.
-    write_atomic(&dir.join("active"), &pointer).map_err(local)?;
+    activate_image(&env.state_dir, &part, &header.version, &image_name).map_err(local)?;
     update(&env.state_dir, gen, &req.command_key, |e| {
         e.phase = Phase::Done;
         e.complete = now_secs();
     })
     .map_err(local)?;
-    // Bounded disk: only the active image is kept.
-    if let Ok(rd) = fs::read_dir(&dir) {
+    remove_other_images(&dir, &image_name);
+    Ok(Outcome::Reboot)
+}
+
+/// Make a verified image (the file `part` under `transfer/firmware/`) the version that boots:
+/// rename it to `image_name`, then replace the `active` pointer by rename. Shared by the
+/// TR-069 Download and the auto-provisioning follow-up (`Auto Image Url`).
+fn activate_image(
+    state_dir: &Path,
+    part: &Path,
+    version: &str,
+    image_name: &str,
+) -> io::Result<()> {
+    let dir = firmware_dir(state_dir);
+    fs::rename(part, dir.join(image_name))?;
+    sync_dir(&dir)?;
+    let pointer = serde_json::to_vec(&ActivePointer {
+        version: version.to_owned(),
+        image: image_name.to_owned(),
+    })
+    .map_err(io::Error::other)?;
+    // The switch: once this rename is durable, the new version is the one that boots.
+    write_atomic(&dir.join("active"), &pointer)
+}
+
+/// Bounded disk: only the active image is kept.
+fn remove_other_images(dir: &Path, image_name: &str) {
+    if let Ok(rd) = fs::read_dir(dir) {
         for f in rd.flatten() {
             let n = f.file_name();
             let n = n.to_string_lossy();
-            if n.ends_with(".img") && n != image_name.as_str() {
+            if n.ends_with(".img") && n != image_name {
                 let _ = fs::remove_file(f.path());
             }
         }
     }
-    Ok(Outcome::Reboot)
+}
+
+/// Verify and install a firmware image fetched by auto provisioning (`Auto Image Url`): the
+/// same verification ([`ImageVerifier`] for `device_type`) and the same atomic switch as a
+/// TR-069 Download; the caller reboots. Returns the installed version.
+pub fn install_provisioned_image(
+    state_dir: &Path,
+    device_type: &str,
+    image: &[u8],
+) -> Result<String, String> {
+    let mut v = ImageVerifier::new(device_type);
+    v.update(image).map_err(|e| e.to_string())?;
+    let header = v.finish().map_err(|e| e.to_string())?;
+    let dir = firmware_dir(state_dir);
+    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let part = dir.join(part_name("provisioned"));
+    write_atomic(&part, image).map_err(|e| e.to_string())?;
+    let id = hex::encode(Sha256::digest(header.version.as_bytes()));
+    let image_name = format!("{}.img", id.get(..16).unwrap_or(&id));
+    activate_image(state_dir, &part, &header.version, &image_name).map_err(|e| e.to_string())?;
+    remove_other_images(&dir, &image_name);
+    Ok(header.version)
 }
 
 fn config_fault(e: ConfigFileError) -> TransferFault {
@@ -779,9 +818,37 @@ fn apply_config(
     )?;
     let data = fs::read(&part).map_err(local);
     let _ = fs::remove_file(&part);
-    let file = vendor_config::read(&data?, env.config_key.as_ref().map(Secret::expose))
-        .map_err(config_fault)?;
-    let digest = hex::encode(Sha256::digest(&file.plaintext));
+    let data = data?;
+    // The key: the phone's `config-encryption-key` item, else the daemon configuration's
+    // top-level `config-encryption-key` (the place it had before the item existed).
+    let fallback = env.config_key.clone();
+    let key = crate::cloud::on_store(&env.handle, move |store| {
+        let model = DeskPhoneModel::builtin();
+        model
+            .item_value(
+                store.backend(),
+                crate::provision::FileKind::Device.key_item(),
+            )
+            .filter(|k| !k.is_empty())
+            .or(fallback.map(|k| k.expose().to_owned()))
+    })
+    .ok_or_else(|| TransferFault::new(FaultCode::InternalError, "the phone is shutting down"))?;
+    let model = DeskPhoneModel::builtin();
+    // One reading, validation and apply for every configuration file: the TOML vendor files,
+    // and the auto-provisioning text and XML forms (crate::provision).
+    let prepared =
+        crate::provision::prepare(&data, key.as_deref(), &model).map_err(|e| match e {
+            crate::provision::ReadError::Decrypt(c) => config_fault(c),
+            crate::provision::ReadError::Refused(m) => TransferFault::new(
+                FaultCode::FileTransferFailure,
+                format!("configuration file refused, nothing applied: {m}"),
+            ),
+            other => TransferFault::new(FaultCode::FileCorrupted, other.to_string()),
+        })?;
+    for s in &prepared.resolved.skipped {
+        log::info!("vendor configuration file: skipped {s}");
+    }
+    let digest = prepared.digest.clone();
     let applied_path = dir.join("config-applied.sha256");
     if fs::read_to_string(&applied_path).ok().as_deref() == Some(digest.as_str()) {
         log::info!("vendor configuration file identical to the last one applied: not re-applied");
@@ -792,13 +859,14 @@ fn apply_config(
     })
     .map_err(local)?;
     let (tx, rx) = mpsc::channel();
-    let items = file.items.clone();
+    let job = prepared.clone();
     let queued = env.handle.with_store_as::<OcmsStore>(move |store| {
         let model = DeskPhoneModel::builtin();
-        let _ = tx.send(deskphone_datamodel::apply_items_as(
+        let _ = tx.send(crate::provision::apply_prepared(
             store,
             &model,
-            &items,
+            &job,
+            crate::provision::FileKind::Device,
             cwmp_model::ValueOrigin::Acs,
         ));
     });
@@ -808,11 +876,12 @@ fn apply_config(
             "the phone is shutting down",
         ));
     }
+    let file = prepared;
     match rx.recv_timeout(Duration::from_secs(300)) {
         Ok(Ok(changed)) => {
             log::info!(
                 "vendor configuration applied: {} items, {} parameters changed",
-                file.items.len(),
+                file.resolved.items.len(),
                 changed.len()
             );
             write_atomic(&applied_path, digest.as_bytes()).map_err(local)?;

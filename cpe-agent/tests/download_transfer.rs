@@ -467,3 +467,50 @@ fn delay_seconds_is_honoured() {
     assert_eq!(code_of(&acs, "now"), 0);
     assert_eq!(code_of(&acs, "later"), 0);
 }
+
+/// A TR-069 Download of the auto-provisioning text and XML forms goes through the same reader
+/// and apply path (issue 14): unknown keys skipped, an invalid value refusing the file.
+#[test]
+fn vendor_configuration_in_the_provisioning_text_and_xml_forms() {
+    use cpe_agent::provision::file::{write_text, write_xml};
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = write_text(
+        "t1",
+        &[
+            ("SIP CONFIG MODULE", &[("SIP1 Register TTL", "720")]),
+            ("GLOBAL CONFIG MODULE", &[("Time Zone", "32")]),
+        ],
+    );
+    let xml = write_xml("x1", &[("SIP CONFIG MODULE", &[("sip-transport", "1")])]);
+    let bad = write_text("b1", &[("SIP CONFIG MODULE", &[("reg-ttl", "5")])]);
+    let fs = files(vec![
+        ("/p.cfg", text.into_bytes()),
+        ("/p.xml", xml.into_bytes()),
+        ("/bad.cfg", bad.into_bytes()),
+    ]);
+    let u = |p: &str| fs.srv.url_for(p);
+    let acs = acs_with(vec![
+        download_rpc("txt", VENDOR_CONFIG, &u("/p.cfg")),
+        download_rpc("xml", VENDOR_CONFIG, &u("/p.xml")),
+        download_rpc("bad", VENDOR_CONFIG, &u("/bad.cfg")),
+    ]);
+    let r = boot(
+        dir.path(),
+        &acs,
+        &[],
+        None,
+        &["reg-ttl", "sip-transport"],
+        Duration::from_secs(30),
+        reported(&["txt", "xml", "bad"]),
+    );
+    assert_eq!(code_of(&acs, "txt"), 0);
+    assert_eq!(code_of(&acs, "xml"), 0);
+    assert_eq!(code_of(&acs, "bad"), 9010);
+    assert_eq!(
+        r.items,
+        vec![
+            ("reg-ttl".to_string(), "720".to_string()),
+            ("sip-transport".to_string(), "1".to_string())
+        ]
+    );
+}

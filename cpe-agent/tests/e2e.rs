@@ -1056,12 +1056,15 @@ fn admin_set_reports_changes_refuses_identity_items_and_config_drift_is_logged()
         let err = String::from_utf8_lossy(&r.stderr);
         assert!(err.contains("configuration file"), "{item}: {err}");
     }
-    // A URL item holds a URL, whichever way it is set; the config key is not an item.
+    // A URL item holds a URL, whichever way it is set; the configuration key (an item since
+    // auto provisioning, issue 14) holds 64 hex digits.
     let r = phone.admin(&["set", "acs-server-address", "127.0.0.1:7547"]);
     assert!(!r.status.success());
     assert!(String::from_utf8_lossy(&r.stderr).contains("URL"));
     let r = phone.admin(&["set", "config-encryption-key", "xyz"]);
     assert!(!r.status.success());
+    assert!(String::from_utf8_lossy(&r.stderr).contains("64 hex digits"));
+    let r = phone.admin(&["set", "no-such-item", "x"]);
     assert!(String::from_utf8_lossy(&r.stderr).contains("not an item"));
     // The file now says 900; the state (1200) wins, and the start says so.
     let cfg = std::fs::read_to_string(phone.config()).expect("cfg");

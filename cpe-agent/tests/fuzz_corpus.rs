@@ -93,10 +93,38 @@ fn fleet_body_method_corpus() {
 }
 
 #[test]
+fn provisioning_file_corpus() {
+    let model = deskphone_datamodel::DeskPhoneModel::builtin();
+    for (name, data) in corpus("provisioning_file") {
+        fuzzing::provisioning_file(&data);
+        let ok = cpe_agent::provision::prepare(&data, None, &model).is_ok();
+        assert_eq!(ok, name.starts_with("good"), "{name}");
+    }
+}
+
+#[test]
 fn web_form_corpus() {
     for (name, data) in corpus("web_form") {
         fuzzing::web_form(&data);
         let ok = cpe_agent::web::form::parse_form(&data).is_ok();
+        assert_eq!(ok, name.starts_with("good"), "{name}");
+    }
+}
+
+#[test]
+fn sip_message_corpus() {
+    for (name, data) in corpus("sip_message") {
+        fuzzing::sip_message(&data);
+        let ok = cpe_agent::provision::pnp::parse_message(&data).is_ok();
+        assert_eq!(ok, name.starts_with("good"), "{name}");
+    }
+}
+
+#[test]
+fn tftp_packet_corpus() {
+    for (name, data) in corpus("tftp_packet") {
+        fuzzing::tftp_packet(&data);
+        let ok = cpe_agent::provision::tftp::parse_packet(&data).is_ok();
         assert_eq!(ok, name.starts_with("good"), "{name}");
     }
 }

@@ -45,7 +45,10 @@ pub use file_backend::FileBackend;
 pub use live::{
     serial_number_from_mac, DeskPhoneLive, DeviceStatus, DeviceStatusHandle, InvalidMacAddress,
 };
-pub use model::{DeskPhoneModel, ItemDef, ItemFormat, RowInfo, BUILTIN_TABLE, TABLE_FORMAT};
+pub use model::{
+    provisioning_url_scheme, DeskPhoneModel, ItemDef, ItemFormat, RowInfo, BUILTIN_TABLE,
+    TABLE_FORMAT,
+};
 pub use ocms::{
     apply_items, apply_items_as, factory_reset, live_for_backend, open_phone, open_store, OcmsStore,
 };

@@ -31,6 +31,16 @@ pub enum ItemFormat {
     PemPrivateKey,
     /// Empty, or an absolute `https://` URL with a host (parsed by `http::Uri`).
     HttpsUrl,
+    /// Empty, or an auto-provisioning URL `proto://[user:password@]host[:port][/path/name]`
+    /// with `proto` one of `tftp`, `ftp`, `http`, `https` (parsed by `http::Uri`; `$mac` and
+    /// `$input` may appear in the path).
+    ProvisioningUrl,
+    /// The DHCP option auto-provisioning reads: `66`, `43`, `128`…`254` or `off`.
+    DhcpOption,
+    /// `host:port` (an IPv4 address or a host name, a port 1–65535).
+    HostPort,
+    /// Empty, or an AES-256 key as 64 hex digits.
+    Aes256Key,
 }
 
 /// One OCMS configuration item: the key of the phone's configuration (the daemon's
@@ -43,6 +53,7 @@ pub struct ItemDef {
     ty: ParamType,
     default: String,
     secret: bool,
+    read_only: bool,
     format: ItemFormat,
     origin: Origin,
     params: Vec<String>,
@@ -69,6 +80,12 @@ impl ItemDef {
     /// Whether the value is a secret (password, private key).
     pub fn is_secret(&self) -> bool {
         self.secret
+    }
+
+    /// Whether only the phone itself writes the item (a status item with no TR-069 name, such
+    /// as the version of the last applied provisioning file).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// Extra syntax rules for the value.
@@ -488,6 +505,7 @@ impl DeskPhoneModel {
                                 ty: ty.clone(),
                                 default: default.clone().unwrap_or_default(),
                                 secret: p.secret,
+                                read_only: false,
                                 format: ItemFormat::Plain,
                                 origin: p.origin,
                                 params: vec![p.path.clone()],
@@ -531,7 +549,13 @@ impl DeskPhoneModel {
             if it.secret && it.ty != RawType::String {
                 return Err(err("a secret must be a string"));
             }
-            let ty = param_type(it.ty, None, None, it.max_length).map_err(|m| err(&m))?;
+            let ty = param_type(
+                it.ty,
+                it.range.as_deref(),
+                it.values.as_deref(),
+                it.max_length,
+            )
+            .map_err(|m| err(&m))?;
             let format = match it.format {
                 None => ItemFormat::Plain,
                 Some(f) => {
@@ -542,6 +566,10 @@ impl DeskPhoneModel {
                         RawItemFormat::PemCertificates => ItemFormat::PemCertificates,
                         RawItemFormat::PemPrivateKey => ItemFormat::PemPrivateKey,
                         RawItemFormat::HttpsUrl => ItemFormat::HttpsUrl,
+                        RawItemFormat::ProvisioningUrl => ItemFormat::ProvisioningUrl,
+                        RawItemFormat::DhcpOption => ItemFormat::DhcpOption,
+                        RawItemFormat::HostPort => ItemFormat::HostPort,
+                        RawItemFormat::Aes256Key => ItemFormat::Aes256Key,
                     }
                 }
             };
@@ -562,6 +590,7 @@ impl DeskPhoneModel {
                     ty,
                     default,
                     secret: it.secret,
+                    read_only: it.read_only,
                     format,
                     origin: it.origin,
                     params: Vec::new(),
@@ -644,7 +673,7 @@ impl DeskPhoneModel {
         let Some(item) = self.item(name) else {
             return false;
         };
-        item.params().is_empty()
+        (item.params().is_empty() && !item.read_only)
             || item.params().iter().any(|p| {
                 self.schema
                     .param(p)
@@ -830,5 +859,59 @@ pub(crate) fn check_format(format: ItemFormat, value: &str) -> Result<(), String
             Some(_) => Err("only an https:// URL is accepted".into()),
             None => Err("not an https:// URL with a host".into()),
         },
+        ItemFormat::ProvisioningUrl => {
+            if value.is_empty() || provisioning_url_scheme(value).is_some() {
+                Ok(())
+            } else {
+                Err("not a tftp://, ftp://, http:// or https:// URL with a host".into())
+            }
+        }
+        ItemFormat::DhcpOption => match value {
+            "66" | "43" | "off" => Ok(()),
+            v if v.parse::<u8>().is_ok_and(|n| (128..=254).contains(&n)) && !v.starts_with('0') => {
+                Ok(())
+            }
+            _ => Err("expected 66, 43, a custom option 128-254, or off".into()),
+        },
+        ItemFormat::HostPort => match value.rsplit_once(':') {
+            Some((host, port))
+                if !host.is_empty()
+                    && host.len() <= 253
+                    && host
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                    && port.parse::<u16>().is_ok_and(|p| p > 0)
+                    && !port.starts_with('0') =>
+            {
+                Ok(())
+            }
+            _ => Err("expected host:port (a port 1-65535)".into()),
+        },
+        ItemFormat::Aes256Key => {
+            if value.is_empty()
+                || (value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
+                Ok(())
+            } else {
+                Err("expected 64 hex digits (an AES-256 key) or nothing".into())
+            }
+        }
+    }
+}
+
+/// The scheme of an auto-provisioning URL (`tftp`, `ftp`, `http` or `https`, lower case) when
+/// `s` is one with a host (parsed by `http::Uri`); `None` otherwise.
+pub fn provisioning_url_scheme(s: &str) -> Option<&'static str> {
+    let uri: http::Uri = s.parse().ok()?;
+    let scheme = match uri.scheme_str()? {
+        x if x.eq_ignore_ascii_case("tftp") => "tftp",
+        x if x.eq_ignore_ascii_case("ftp") => "ftp",
+        x if x.eq_ignore_ascii_case("http") => "http",
+        x if x.eq_ignore_ascii_case("https") => "https",
+        _ => return None,
+    };
+    match uri.host() {
+        Some(h) if !h.is_empty() => Some(scheme),
+        _ => None,
     }
 }

@@ -164,6 +164,14 @@ pub(crate) enum RawItemFormat {
     PemPrivateKey,
     #[serde(rename = "https-url")]
     HttpsUrl,
+    #[serde(rename = "provisioning-url")]
+    ProvisioningUrl,
+    #[serde(rename = "dhcp-option")]
+    DhcpOption,
+    #[serde(rename = "host-port")]
+    HostPort,
+    #[serde(rename = "aes-256-key")]
+    Aes256Key,
 }
 
 /// One `[[item]]` row (an OCMS item with no TR-069 name).
@@ -175,10 +183,14 @@ pub(crate) struct RawItem {
     #[serde(rename = "type")]
     pub ty: RawType,
     pub max_length: Option<usize>,
+    pub range: Option<String>,
+    pub values: Option<Vec<String>>,
     pub format: Option<RawItemFormat>,
     pub default: Option<String>,
     #[serde(default)]
     pub secret: bool,
+    #[serde(default)]
+    pub read_only: bool,
     pub note: Option<String>,
 }
 
