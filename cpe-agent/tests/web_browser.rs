@@ -169,6 +169,17 @@ fn refusals_without_session_csrf_or_the_right_password() {
     };
     assert_eq!(origin_of("reg-ttl").as_deref(), Some("local"));
     assert_eq!(origin_of("sip-user-id").as_deref(), Some("factory"));
+    // The provisioning status page: settings (secrets masked) and the access table.
+    let prov = request(
+        addr,
+        "GET",
+        "/provisioning",
+        &[("Cookie", format!("cpe_session={session}"))],
+        "",
+    );
+    assert_eq!(prov.status, 200, "{}", prov.body);
+    assert!(prov.body.contains("auto-provision-server"), "{}", prov.body);
+    assert!(prov.body.contains("Access table"), "{}", prov.body);
     // The HTML is escaped: a value with markup comes back as text.
     phone.admin_ok(&["set", "sip-user-id", "<b>x</b>"]);
     let config = request(

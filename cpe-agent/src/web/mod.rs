@@ -27,9 +27,11 @@
 //! * **Inform now** opens a session the way a connection request does (the engine has no
 //!   other input for it), so the Inform carries `6 CONNECTION REQUEST` along with whatever is
 //!   pending (a local change's `4 VALUE CHANGE`).
-//! * **Origin** of a value: the store keeps no origin per item, so the page says "factory"
-//!   when the value is the factory value (the model's default or the configuration file's
-//!   `[items]`) and "changed" otherwise (by the ACS or locally).
+//! * **Origin** of a value: the store records who wrote each item with the write
+//!   ([`cwmp_model::ValueOrigin`]: acs, local, provisioning); no record is `factory`, or
+//!   `device` for identity and status items the phone keeps.
+//! * **Provisioning**: the `auto-provision-*` settings and the access table
+//!   (`provisioning.jsonl`), newest first.
 
 pub mod form;
 mod pages;
@@ -307,6 +309,7 @@ impl Web {
                     None => Resp::page(404, pages::message("Not found", "No such session.")),
                 }
             }
+            ("/provisioning", false) => Resp::page(200, self.provisioning_page(&ctx)),
             ("/tr064", false) if self.env.tr064.is_some() => Resp::page(
                 200,
                 pages::tr064(&ctx, self.env.tr064.as_ref().expect("checked")),
@@ -322,6 +325,34 @@ impl Web {
             }
             _ => Resp::page(404, pages::message("Not found", "No such page.")),
         }
+    }
+
+    /// The provisioning page: the `auto-provision-*` items (read on the driver's thread,
+    /// secrets masked) and the access log.
+    fn provisioning_page(&self, ctx: &pages::Ctx<'_>) -> String {
+        let model = self.env.model.clone();
+        let settings = crate::tr064::on_store(&*self.env.phone, move |s| {
+            model
+                .items()
+                .iter()
+                .filter(|it| {
+                    it.name().starts_with("auto-provision-")
+                        || it.name().ends_with("encryption-key")
+                })
+                .map(|it| {
+                    let v = model.item_value(s.backend(), it.name()).unwrap_or_default();
+                    let shown = if it.is_secret() && !v.is_empty() {
+                        crate::phone::MASK.to_owned()
+                    } else {
+                        v
+                    };
+                    (it.name().to_owned(), shown)
+                })
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+        let records = crate::provision::access_log::read(&self.env.state_dir);
+        pages::provisioning(ctx, &settings, &records)
     }
 
     fn trace_dir(&self) -> PathBuf {

@@ -53,7 +53,8 @@ fn layout(title: &str, nav: Option<&Ctx<'_>>, body: &str) -> String {
             h.push_str(
                 "<nav><strong style=\"margin-right:1em\">Desk Phone CP</strong>\
                  <a href=\"/\">Status</a><a href=\"/config\">Configuration</a>\
-                 <a href=\"/actions\">Actions</a><a href=\"/sessions\">Sessions</a>",
+                 <a href=\"/actions\">Actions</a><a href=\"/sessions\">Sessions</a>\
+                 <a href=\"/provisioning\">Provisioning</a>",
             );
             if ctx.tr064 {
                 h.push_str("<a href=\"/tr064\">TR-064</a>");
@@ -718,6 +719,64 @@ pub fn session_detail(ctx: &Ctx<'_>, dir: &Path, name: &str) -> Option<String> {
     }
     b.push_str("</table><p><a href=\"/sessions\">All sessions</a></p>");
     Some(layout("Session", Some(ctx), &b))
+}
+
+/// The auto-provisioning status page: the settings (secrets masked) and the seed's "Auto
+/// Provision Access Table" from `provisioning.jsonl`, newest first (at most 50 rows).
+pub fn provisioning(
+    ctx: &Ctx<'_>,
+    settings: &[(String, String)],
+    records: &[crate::provision::access_log::Record],
+) -> String {
+    let mut b = String::from("<h2>Settings</h2><table>");
+    for (k, v) in settings {
+        let _ = write!(b, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
+    }
+    b.push_str(
+        "</table><p class=\"muted\">Edit them on the Configuration page; \
+         <code>cpe-agent provision</code> runs a check now.</p><h2>Access table</h2>",
+    );
+    if records.is_empty() {
+        b.push_str("<p>No provisioning attempt yet.</p>");
+        return layout("Provisioning", Some(ctx), &b);
+    }
+    b.push_str(
+        "<table><tr><th>Time</th><th>Source</th><th>URL</th><th>Files</th><th>Result</th></tr>",
+    );
+    for r in records.iter().rev().take(50) {
+        let files: Vec<String> = r
+            .files
+            .iter()
+            .map(|f| {
+                let version = if f.version.is_empty() {
+                    String::new()
+                } else {
+                    format!(" v{}", f.version)
+                };
+                format!(
+                    "{} {} ({} B{version}): {}",
+                    f.kind, f.name, f.bytes, f.result
+                )
+            })
+            .collect();
+        let result = if r.fault.is_empty() {
+            r.result.clone()
+        } else {
+            format!("{}: {}", r.result, r.fault)
+        };
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{} ({})</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&r.time),
+            esc(&r.source),
+            esc(&r.trigger),
+            esc(&r.url),
+            esc(&files.join("; ")),
+            esc(&result)
+        );
+    }
+    b.push_str("</table>");
+    layout("Provisioning", Some(ctx), &b)
 }
 
 /// The TR-064 status page.
