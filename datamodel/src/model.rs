@@ -29,10 +29,10 @@ pub enum ItemFormat {
     PemCertificates,
     /// Empty, or exactly one PEM block whose label ends in `PRIVATE KEY`.
     PemPrivateKey,
-    /// Empty, or an absolute `https://` URL with a host (parsed by `http::Uri`).
+    /// Empty, or an absolute `https://` URL with a host (parsed by `cwmp_model::Url`).
     HttpsUrl,
     /// Empty, or an auto-provisioning URL `proto://[user:password@]host[:port][/path/name]`
-    /// with `proto` one of `tftp`, `ftp`, `http`, `https` (parsed by `http::Uri`; `$mac` and
+    /// with `proto` one of `tftp`, `ftp`, `http`, `https` (parsed by `cwmp_model::Url`; `$mac` and
     /// `$input` may appear in the path).
     ProvisioningUrl,
     /// The DHCP option auto-provisioning reads: `66`, `43`, `128`…`254` or `off`.
@@ -900,18 +900,13 @@ pub(crate) fn check_format(format: ItemFormat, value: &str) -> Result<(), String
 }
 
 /// The scheme of an auto-provisioning URL (`tftp`, `ftp`, `http` or `https`, lower case) when
-/// `s` is one with a host (parsed by `http::Uri`); `None` otherwise.
+/// `s` is one with a host (parsed by the one URL parser, [`cwmp_model::Url`]); `None` otherwise.
 pub fn provisioning_url_scheme(s: &str) -> Option<&'static str> {
-    let uri: http::Uri = s.parse().ok()?;
-    let scheme = match uri.scheme_str()? {
-        x if x.eq_ignore_ascii_case("tftp") => "tftp",
-        x if x.eq_ignore_ascii_case("ftp") => "ftp",
-        x if x.eq_ignore_ascii_case("http") => "http",
-        x if x.eq_ignore_ascii_case("https") => "https",
-        _ => return None,
-    };
-    match uri.host() {
-        Some(h) if !h.is_empty() => Some(scheme),
+    match cwmp_model::Url::parse(s).ok()?.scheme() {
+        "tftp" => Some("tftp"),
+        "ftp" => Some("ftp"),
+        "http" => Some("http"),
+        "https" => Some("https"),
         _ => None,
     }
 }

@@ -1,7 +1,8 @@
 //! Provisioning URLs (seed 001 §4.2): `proto://user:password@host:port/path/name`.
 //!
-//! * `proto` is `tftp`, `ftp`, `http` or `https`; the URL is parsed by `http::Uri` (the parser
-//!   the `https-url` and `provisioning-url` item formats use), never by hand.
+//! * `proto` is `tftp`, `ftp`, `http` or `https`; the URL is parsed by the tree's one URL
+//!   parser, [`cwmp_model::Url`] (which the `https-url` and `provisioning-url` item formats
+//!   use too), never by hand.
 //! * `$mac` becomes the MAC address in lower-case hex without separators; `$input` becomes
 //!   `auto-provision-input`, and a URL with `$input` while that item is empty is refused.
 //! * A blank file part (the URL ends in `/`, or has no path) means the device file
@@ -70,25 +71,6 @@ pub fn bare_mac(mac: &str) -> String {
         .to_ascii_lowercase()
 }
 
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Replace `$mac` and `$input`, then parse. `input` is `auto-provision-input`.
 pub fn expand(url: &str, mac: &str, input: &str) -> Result<ProvUrl, UrlError> {
     let mut text = url.trim().replace("$mac", &bare_mac(mac));
@@ -105,45 +87,31 @@ pub fn expand(url: &str, mac: &str, input: &str) -> Result<ProvUrl, UrlError> {
 /// Parse a provisioning URL (after substitution).
 pub fn parse(text: &str) -> Result<ProvUrl, UrlError> {
     let bad = |m: &str| UrlError::Invalid(format!("not a provisioning URL: {m}"));
-    let uri: http::Uri = text
-        .parse()
-        .map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
-    let scheme = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
-        Some("tftp") => "tftp",
-        Some("ftp") => "ftp",
-        Some("http") => "http",
-        Some("https") => "https",
+    let u = cwmp_model::Url::parse(text).map_err(|e| bad(&e.to_string()))?;
+    let scheme = match u.scheme() {
+        "tftp" => "tftp",
+        "ftp" => "ftp",
+        "http" => "http",
+        "https" => "https",
         _ => return Err(bad("the protocol must be tftp, ftp, http or https")),
     };
-    let authority = uri.authority().ok_or_else(|| bad("no server"))?;
-    let host = authority
-        .host()
-        .trim_start_matches('[')
-        .trim_end_matches(']');
-    if host.is_empty() {
-        return Err(bad("no server"));
-    }
-    let (user, password) = match authority.as_str().rsplit_once('@') {
-        Some((info, _)) => match info.split_once(':') {
-            Some((u, p)) => (Some(percent_decode(u)), Some(percent_decode(p))),
-            None => (Some(percent_decode(info)), None),
-        },
-        None => (None, None),
-    };
-    let path = uri.path();
+    let path = u.path();
     let (dir, file) = match path.rsplit_once('/') {
         Some((d, f)) => (format!("{d}/"), f.to_owned()),
         None => ("/".to_owned(), path.to_owned()),
     };
     Ok(ProvUrl {
         scheme,
-        host: host.to_owned(),
-        port: authority.port_u16(),
-        user: user.filter(|u| !u.is_empty()),
-        password,
+        host: u.host().to_owned(),
+        port: u.explicit_port(),
+        user: u.username().filter(|n| !n.is_empty()).map(str::to_owned),
+        password: u.password().map(str::to_owned),
         dir,
         file,
-        query: uri.query().map(str::to_owned),
+        query: u
+            .request_target()
+            .split_once('?')
+            .map(|(_, q)| q.to_owned()),
     })
 }
 
