@@ -261,9 +261,38 @@ pub fn item_rows(store: &mut OcmsStore, model: &DeskPhoneModel) -> Vec<ItemRow> 
         .collect()
 }
 
-/// The group of an item: the object of its TR-069 parameter, in the seed's table order
-/// (the model keeps the seed's order); items without a TR-069 name come last.
+/// The seed's "Generic Configuration Items" (admin menu: Network → Update Service → ACS).
+const GENERIC_ITEMS: [&str; 7] = [
+    "acs-server-address",
+    "acs-username",
+    "acs-password",
+    "acs-periodic-inform-enabled",
+    "acs-periodic-inform-interval",
+    "acs-http-request-enable",
+    "acs-stun-enable",
+];
+/// The seed's items that "can only be configured via Cloud Deployment or ACS".
+const CERTIFICATE_ITEMS: [&str; 4] = [
+    "acs-server-ca-certificate-1",
+    "acs-server-ca-certificate-2",
+    "acs-client-certificate",
+    "acs-client-key",
+];
+const GENERIC_GROUP: &str =
+    "Generic configuration items (admin menu: Network → Update Service → ACS)";
+const CERTIFICATE_GROUP: &str = "Certificates (set via Cloud Deployment or the ACS)";
+
+/// The group of an item, as the seed groups them: its "Generic Configuration Items" first,
+/// then the certificates "only via Cloud Deployment or ACS", then the TR-069 items by the
+/// object of their parameter in the seed's table order (the model keeps the seed's order);
+/// items without a TR-069 name come last.
 fn group_of(model: &DeskPhoneModel, item: &str) -> String {
+    if GENERIC_ITEMS.contains(&item) {
+        return GENERIC_GROUP.to_owned();
+    }
+    if CERTIFICATE_ITEMS.contains(&item) {
+        return CERTIFICATE_GROUP.to_owned();
+    }
     match model.param_for_item(item) {
         Some(p) => {
             let name = p.name.as_str();
@@ -271,7 +300,8 @@ fn group_of(model: &DeskPhoneModel, item: &str) -> String {
                 .map(|(obj, _)| format!("{obj}."))
                 .unwrap_or_else(|| name.to_string())
         }
-        None => "Items without a TR-069 name (local, Cloud Deployment, certificates)".to_string(),
+        None => "Items without a TR-069 name (local settings, Cloud Deployment, provisioning)"
+            .to_string(),
     }
 }
 
@@ -291,13 +321,16 @@ pub fn config(
             None => groups.push((g, vec![r])),
         }
     }
-    // The seed's order: groups in the order of their first parameter in the table.
-    let order = |g: &str| {
-        model
+    // The seed's order: its two item lists, then groups in the order of their first
+    // parameter in the table.
+    let order = |g: &str| match g {
+        GENERIC_GROUP => 0,
+        CERTIFICATE_GROUP => 1,
+        _ => model
             .rows()
             .iter()
             .position(|r| r.path.starts_with(g))
-            .unwrap_or(usize::MAX)
+            .map_or(usize::MAX, |i| i + 2),
     };
     groups.sort_by_key(|(g, _)| order(g));
     let mut b = String::from(
