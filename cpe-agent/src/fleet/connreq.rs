@@ -9,8 +9,10 @@
 //! Decisions:
 //! * **Credentials.** A phone starts with `ConnectionRequestUsername` = its serial number
 //!   and `ConnectionRequestPassword` = the file's `acs-request-password` item, or its serial
-//!   number when the file sets none; the ACS may change both (SetParameterValues). The
-//!   listener keeps a copy per phone, refreshed after every session.
+//!   number when the file sets none; the ACS may change both (SetParameterValues). Each
+//!   phone's engine says when to listen and with which credentials
+//!   (`Output::ListenConnectionRequests` / `StopConnectionRequests`); the table keeps what it
+//!   last said, and a phone told to stop answers 404 like a closed port's path.
 //! * **Bounds.** As the single phone's listener: at most [`MAX_CONNECTIONS`] connections at
 //!   once (one more is closed at once), a whole head within [`HEAD_TIMEOUT`] and
 //!   [`cwmp_connreq::MAX_HEAD_SIZE`], at most 4 requests per connection.
@@ -47,6 +49,8 @@ pub fn path_of(serial: &str) -> String {
 pub struct CrTable {
     ids: Identities,
     credentials: Mutex<Vec<(Box<str>, Box<str>)>>,
+    /// Phones whose engine said StopConnectionRequests (HTTPConnectionRequestEnable false).
+    stopped: Mutex<std::collections::HashSet<u32>>,
     servers: Mutex<HashMap<u32, ConnectionRequestServer>>,
     burst: u32,
     refill: Duration,
@@ -76,6 +80,7 @@ impl CrTable {
         CrTable {
             ids,
             credentials: Mutex::new(vec![(Box::from(""), Box::from("")); n]),
+            stopped: Mutex::new(std::collections::HashSet::new()),
             servers: Mutex::new(HashMap::new()),
             burst,
             refill,
@@ -83,6 +88,16 @@ impl CrTable {
             stats,
             stop,
             active: AtomicUsize::new(0),
+        }
+    }
+
+    /// Phone `k` listens (`true`) or not (its engine's Listen/StopConnectionRequests).
+    pub fn set_listening(&self, k: u32, on: bool) {
+        let mut s = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
+        if on {
+            s.remove(&k);
+        } else {
+            s.insert(k);
         }
     }
 
@@ -115,7 +130,14 @@ impl CrTable {
         let path = request.path().into_owned();
         let k = path
             .strip_prefix("/cr/")
-            .and_then(|serial| self.ids.local_of_serial(serial));
+            .and_then(|serial| self.ids.local_of_serial(serial))
+            .filter(|k| {
+                !self
+                    .stopped
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .contains(k)
+            });
         let Some(k) = k else {
             let reply = cwmp_connreq::Reply {
                 response: Response::NotFound,

@@ -41,6 +41,7 @@ use cwmp_model::{DateTime, SharedSchema};
 use deskphone_datamodel::DeskPhoneModel;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -106,6 +107,9 @@ pub struct Shared {
     pub wall_clock: cwmp_client::WallClock,
     /// `http://host:port` of the connection-request listener (`None`: no listener).
     pub cr_base: Option<String>,
+    /// The listener's address as the ACS reaches it: what every phone's engine gets with
+    /// `Input::ConnectionRequestListening` (the engine then writes ConnectionRequestURL).
+    pub cr_local: Option<SocketAddr>,
     /// The listener's table.
     pub connreq: Option<Arc<connreq::CrTable>>,
     /// Counters.
@@ -241,6 +245,11 @@ pub fn run(cfg: FleetConfig, opts: FleetOptions) -> Result<(), String> {
         }
         None => (None, None),
     };
+    // The address the ACS reaches (the URL's host is an IP literal, see above).
+    let cr_local: Option<SocketAddr> = cr_base.as_deref().and_then(|b| {
+        let u = cwmp_model::Url::parse_http(b).ok()?;
+        Some(SocketAddr::new(u.host().parse().ok()?, u.port()))
+    });
 
     let schema = SharedSchema::new(model.schema().clone());
     let extra_reset_keys = model
@@ -249,7 +258,11 @@ pub fn run(cfg: FleetConfig, opts: FleetOptions) -> Result<(), String> {
         .filter(|it| it.params().is_empty())
         .map(|it| it.name().to_owned())
         .collect();
-    let agent_config = AgentConfig::new();
+    let mut agent_config = AgentConfig::new();
+    // The engine decides when a phone listens and with which credentials
+    // (HTTPConnectionRequestEnable, ConnectionRequestUsername/Password) and writes its
+    // ConnectionRequestURL; the fleet's one listener performs it (`phone.rs`, `connreq.rs`).
+    agent_config.connection_requests = cr_local.is_some();
     let transport = TransportConfig {
         response_timeout: agent_config.response_timeout,
         connect_timeout: Duration::from_secs(30),
@@ -281,6 +294,7 @@ pub fn run(cfg: FleetConfig, opts: FleetOptions) -> Result<(), String> {
         config_key: cfg.phone.config_encryption_key.clone(),
         wall_clock: cwmp_client::system_wall_clock,
         cr_base,
+        cr_local,
         connreq,
         stats: stats.clone(),
         stop: stop.clone(),

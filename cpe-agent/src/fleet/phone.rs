@@ -249,7 +249,6 @@ impl FleetPhone {
             failed_at: None,
             retry_deadline: None,
         };
-        phone.publish_credentials(sh);
         Ok(phone)
     }
 
@@ -314,6 +313,39 @@ impl FleetPhone {
                 Output::Reboot { .. } => self.reboot(sh, false),
                 Output::FactoryReset => self.reboot(sh, true),
                 Output::Download(req) => return Some(Job::Download(req)),
+                // The engine decides listening and credentials; the fleet's one listener
+                // performs it and answers with its address (the engine writes the URL).
+                Output::ListenConnectionRequests {
+                    credentials, path, ..
+                } => {
+                    let input = match (&sh.connreq, sh.cr_local) {
+                        (Some(cr), Some(local)) => {
+                            let expected = super::connreq::path_of(&sh.ids.serial(self.k));
+                            if path != expected {
+                                log::warn!(
+                                    "{}: the engine asks for path {path}, the fleet serves {expected}",
+                                    sh.ids.serial(self.k)
+                                );
+                            }
+                            cr.set_credentials(
+                                self.k,
+                                &credentials.username,
+                                &credentials.password,
+                            );
+                            cr.set_listening(self.k, true);
+                            Input::ConnectionRequestListening { local }
+                        }
+                        _ => Input::ConnectionRequestListenFailed {
+                            reason: "the fleet has no connection-request-address".into(),
+                        },
+                    };
+                    self.input(sh, input);
+                }
+                Output::StopConnectionRequests => {
+                    if let Some(cr) = &sh.connreq {
+                        cr.set_listening(self.k, false);
+                    }
+                }
                 // Trace is off; UDP/STUN is not supported by the fleet (no socket).
                 _ => {}
             }
@@ -369,22 +401,6 @@ impl FleetPhone {
                 .unwrap_or((Outcome::CwmpFault, "session failed".into()))
         };
         sh.stats.session(&serial, outcome, latency, &why);
-        self.publish_credentials(sh);
-    }
-
-    /// Keep the listener's copy of this phone's connection-request credentials current.
-    fn publish_credentials(&self, sh: &Shared) {
-        if let Some(cr) = &sh.connreq {
-            let user = sh
-                .model
-                .item_value(self.store.backend(), "acs-request-username")
-                .unwrap_or_default();
-            let pass = sh
-                .model
-                .item_value(self.store.backend(), "acs-request-password")
-                .unwrap_or_default();
-            cr.set_credentials(self.k, &user, &pass);
-        }
     }
 
     /// Reboot (or factory reset, then reboot) in process: a new store view (UpTime from
