@@ -21,6 +21,7 @@
 pub mod atomic;
 mod backend;
 pub mod conformance;
+mod error;
 mod fault;
 mod memory;
 pub mod pem;
@@ -35,6 +36,7 @@ mod value;
 pub use backend::{
     BackendError, ItemBackend, ItemBatch, LiveValues, NoLiveValues, RESERVED_PREFIX,
 };
+pub use error::Error;
 pub use fault::{Fault, FaultCode};
 pub use memory::{MemoryBackend, MemoryStore};
 pub use schema::{
