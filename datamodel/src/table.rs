@@ -1,8 +1,14 @@
-//! The TOML table's rows as read by serde, before they become `cwmp_model` definitions.
+//! The TOML table's rows as read by serde, before they become `cwmp_model` definitions. The
+//! generic keys' types and their meaning are `cwmp_model::table`'s (the library's loader);
+//! this file adds the Desk Phone's own keys (`origin`, `seed_row`, `[[item]]` rows …).
 //!
 //! Every row kind refuses unknown keys. Rows are deserialized one at a time so that an error
 //! names the row (its kind, position and path or item name), not just a line number.
 
+use cwmp_model::table::{
+    TableAccess as RawAccess, TableActiveNotify as RawActiveNotify,
+    TableObjectKind as RawObjectKind, TableSource as RawSource, TableType as RawType,
+};
 use serde::Deserialize;
 
 /// Where a row comes from (see the crate README).
@@ -41,14 +47,6 @@ pub(crate) struct RawFile {
     pub item: Vec<toml::Table>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum RawObjectKind {
-    Single,
-    Table,
-    Instance,
-}
-
 /// One `[[object]]` row.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,65 +59,6 @@ pub(crate) struct RawObject {
     pub deletable: Option<bool>,
     pub deviation: Option<String>,
     pub note: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub(crate) enum RawAccess {
-    #[serde(rename = "R")]
-    ReadOnly,
-    #[serde(rename = "RW")]
-    ReadWrite,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum RawSource {
-    Item,
-    Constant,
-    Live,
-    Internal,
-}
-
-/// The `type` key: CWMP primitive types and the TR-106 named types the phone uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub(crate) enum RawType {
-    #[serde(rename = "string")]
-    String,
-    #[serde(rename = "int")]
-    Int,
-    #[serde(rename = "unsignedInt")]
-    UnsignedInt,
-    #[serde(rename = "long")]
-    Long,
-    #[serde(rename = "unsignedLong")]
-    UnsignedLong,
-    #[serde(rename = "boolean")]
-    Boolean,
-    #[serde(rename = "dateTime")]
-    DateTime,
-    #[serde(rename = "base64")]
-    Base64,
-    #[serde(rename = "hexBinary")]
-    HexBinary,
-    #[serde(rename = "IPAddress")]
-    IpAddress,
-    #[serde(rename = "MACAddress")]
-    MacAddress,
-    #[serde(rename = "URL")]
-    Url,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-pub(crate) enum RawActiveNotify {
-    #[default]
-    #[serde(rename = "normal")]
-    Normal,
-    #[serde(rename = "canDeny")]
-    CanDeny,
-    #[serde(rename = "forceEnabled")]
-    ForceEnabled,
-    #[serde(rename = "forceDefaultEnabled")]
-    ForceDefaultEnabled,
 }
 
 /// One `[[param]]` row.
@@ -180,46 +119,4 @@ pub(crate) struct RawItem {
     #[serde(default)]
     pub secret: bool,
     pub note: Option<String>,
-}
-
-/// Parse the seed's range syntax `min:max` (either side may be empty, e.g. `-1:`).
-pub(crate) fn parse_range(text: &str) -> Result<(Option<i128>, Option<i128>), String> {
-    let (lo, hi) = text
-        .split_once(':')
-        .ok_or_else(|| format!("range `{text}` is not of the form min:max"))?;
-    let bound = |s: &str| -> Result<Option<i128>, String> {
-        let s = s.trim();
-        if s.is_empty() {
-            Ok(None)
-        } else {
-            s.parse::<i128>()
-                .map(Some)
-                .map_err(|_| format!("range bound `{s}` is not an integer"))
-        }
-    };
-    let (lo, hi) = (bound(lo)?, bound(hi)?);
-    if lo.is_none() && hi.is_none() {
-        return Err(format!("range `{text}` has no bound"));
-    }
-    if let (Some(a), Some(b)) = (lo, hi) {
-        if a > b {
-            return Err(format!("range `{text}` has min above max"));
-        }
-    }
-    Ok((lo, hi))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_range;
-
-    #[test]
-    fn ranges() {
-        assert_eq!(parse_range("0:99999"), Ok((Some(0), Some(99999))));
-        assert_eq!(parse_range("-1:"), Ok((Some(-1), None)));
-        assert_eq!(parse_range(":5"), Ok((None, Some(5))));
-        for bad in ["", ":", "5", "a:b", "5:1", "1:2:3"] {
-            assert!(parse_range(bad).is_err(), "{bad}");
-        }
-    }
 }

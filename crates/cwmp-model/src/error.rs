@@ -47,6 +47,9 @@ pub enum Error {
     Url(UrlError),
     /// PEM text is not acceptable ([`crate::pem`]).
     Pem(PemError),
+    /// A parameter table (TOML) could not be loaded ([`crate::table`]).
+    #[cfg(feature = "toml")]
+    Table(crate::table::TableError),
 }
 
 impl fmt::Display for Error {
@@ -59,6 +62,8 @@ impl fmt::Display for Error {
             Error::Value(_) => f.write_str("invalid value"),
             Error::Url(_) => f.write_str("invalid URL"),
             Error::Pem(_) => f.write_str("invalid PEM"),
+            #[cfg(feature = "toml")]
+            Error::Table(_) => f.write_str("invalid parameter table"),
         }
     }
 }
@@ -73,6 +78,8 @@ impl std::error::Error for Error {
             Error::Value(e) => e,
             Error::Url(e) => e,
             Error::Pem(e) => e,
+            #[cfg(feature = "toml")]
+            Error::Table(e) => e,
         })
     }
 }
@@ -96,6 +103,9 @@ from_kind!(
     UrlError => Url,
     PemError => Pem,
 );
+
+#[cfg(feature = "toml")]
+from_kind!(crate::table::TableError => Table);
 
 impl fmt::Display for SetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -29,6 +29,8 @@ mod schema;
 mod schema_store;
 mod secret;
 mod store;
+#[cfg(feature = "toml")]
+pub mod table;
 mod types;
 pub mod url;
 mod value;
