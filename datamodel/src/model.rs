@@ -1,11 +1,10 @@
 //! [`DeskPhoneModel`]: the table loaded into a `cwmp_model::Schema` plus the OCMS item catalogue.
 
 use crate::error::Error;
-use crate::table::{Origin, RawFile, RawItem, RawItemFormat, RawObject, RawParam};
-use cwmp_model::table::{object_kind, param_type, row, ParamRow, TableType as RawType};
+use crate::table::{Origin, RawItem, RawItemFormat, RawNotes};
+use cwmp_model::table::{param_type, row, ObjectRow, ParamRow, TableFile, TableType as RawType};
 use cwmp_model::{
-    BaseType, Fault, FaultCode, ItemBackend, ObjectDef, ParamDef, ParamType, Schema, SchemaError,
-    Source,
+    BaseType, Fault, FaultCode, ItemBackend, ParamDef, ParamType, Schema, SchemaError, Source,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -189,35 +188,28 @@ impl DeskPhoneModel {
     /// not fit their type, inconsistent item declarations and schema errors are refused with a
     /// message naming the row.
     pub fn from_toml(text: &str) -> Result<DeskPhoneModel, Error> {
-        let file: RawFile =
-            toml::from_str(text).map_err(|e| Error::Toml(e.message().to_owned()))?;
-        if file.format != TABLE_FORMAT {
-            return Err(Error::Toml(format!(
-                "format {} is not the supported format {TABLE_FORMAT}",
-                file.format
-            )));
-        }
-
+        let file = TableFile::parse(text)?;
         let mut rows = Vec::new();
         let mut objects = Vec::new();
         for (i, t) in file.object.iter().enumerate() {
-            let o: RawObject = row("object", i, "path", t)?;
+            let o: ObjectRow = row("object", i, "path", t)?;
+            let x: RawNotes = row("object", i, "path", t)?;
             let err = |m: &str| row_err("object", i, Some(&o.path), m);
-            let kind = object_kind(o.kind, o.addable, o.max_instances, o.deletable).map_err(err)?;
-            check_origin(o.origin, &o.path, None).map_err(|m| err(&m))?;
-            check_text("deviation", o.deviation.as_deref()).map_err(|m| err(&m))?;
+            let def = o.to_def().map_err(err)?;
+            check_origin(x.origin, &o.path, None).map_err(|m| err(&m))?;
+            check_text("deviation", x.deviation.as_deref()).map_err(|m| err(&m))?;
             rows.push(RowInfo {
                 path: o.path.clone(),
                 is_object: true,
-                origin: o.origin,
+                origin: x.origin,
                 seed_row: None,
-                deviation: o.deviation,
+                deviation: x.deviation,
                 seed_deviation: None,
                 list: false,
                 derived_from: None,
-                note: o.note,
+                note: x.note,
             });
-            objects.push(ObjectDef { path: o.path, kind });
+            objects.push(def);
         }
 
         let mut params = Vec::new();
@@ -225,36 +217,18 @@ impl DeskPhoneModel {
         let mut draft_index: HashMap<String, usize> = HashMap::new();
         let mut derived: Vec<(usize, String, String)> = Vec::new();
         for (i, t) in file.param.iter().enumerate() {
-            let p: RawParam = row("param", i, "path", t)?;
+            let p: ParamRow = row("param", i, "path", t)?;
+            let x: RawNotes = row("param", i, "path", t)?;
             let err = |m: &str| row_err("param", i, Some(&p.path), m);
             // The generic rules (types, sources, defaults, notification) are the library's.
-            let def = ParamRow {
-                path: &p.path,
-                access: p.access,
-                ty: p.ty,
-                source: p.source,
-                item: p.item.as_deref(),
-                value: p.value.as_deref(),
-                derived_from: p.derived_from.as_deref(),
-                range: p.range.as_deref(),
-                values: p.values.as_deref(),
-                max_length: p.max_length,
-                list: p.list,
-                default: p.default.as_deref(),
-                notification: p.notification,
-                active_notify: p.active_notify,
-                forced_inform: p.forced_inform,
-                secret: p.secret,
-            }
-            .to_def()
-            .map_err(|m| err(&m))?;
+            let def = p.to_def().map_err(|m| err(&m))?;
             // The Desk Phone's own rules: origins, the seed's rows, OCMS item names.
-            check_origin(p.origin, &p.path, p.seed_row.as_deref()).map_err(|m| err(&m))?;
-            check_seed_row(p.origin, p.seed_row.as_deref()).map_err(|m| err(&m))?;
+            check_origin(x.origin, &p.path, x.seed_row.as_deref()).map_err(|m| err(&m))?;
+            check_seed_row(x.origin, x.seed_row.as_deref()).map_err(|m| err(&m))?;
             for (key, text) in [
-                ("deviation", &p.deviation),
-                ("seed_deviation", &p.seed_deviation),
-                ("seed_row", &p.seed_row),
+                ("deviation", &x.deviation),
+                ("seed_deviation", &x.seed_deviation),
+                ("seed_row", &x.seed_row),
             ] {
                 check_text(key, text.as_deref()).map_err(|m| err(&m))?;
             }
@@ -291,7 +265,7 @@ impl DeskPhoneModel {
                                 default: default.clone().unwrap_or_default(),
                                 secret: p.secret,
                                 format: ItemFormat::Plain,
-                                origin: p.origin,
+                                origin: x.origin,
                                 params: vec![p.path.clone()],
                                 derived: Vec::new(),
                                 note: None,
@@ -307,13 +281,13 @@ impl DeskPhoneModel {
             rows.push(RowInfo {
                 path: p.path.clone(),
                 is_object: false,
-                origin: p.origin,
-                seed_row: p.seed_row,
-                deviation: p.deviation,
-                seed_deviation: p.seed_deviation,
+                origin: x.origin,
+                seed_row: x.seed_row,
+                deviation: x.deviation,
+                seed_deviation: x.seed_deviation,
                 list: p.list,
                 derived_from: p.derived_from,
-                note: p.note,
+                note: x.note,
             });
             params.push(def);
         }

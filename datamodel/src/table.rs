@@ -5,10 +5,7 @@
 //! Every row kind refuses unknown keys. Rows are deserialized one at a time so that an error
 //! names the row (its kind, position and path or item name), not just a line number.
 
-use cwmp_model::table::{
-    TableAccess as RawAccess, TableActiveNotify as RawActiveNotify,
-    TableObjectKind as RawObjectKind, TableSource as RawSource, TableType as RawType,
-};
+use cwmp_model::table::TableType as RawType;
 use serde::Deserialize;
 
 /// Where a row comes from (see the crate README).
@@ -34,60 +31,12 @@ impl Origin {
     }
 }
 
-/// The whole file: `format`, then arrays of rows kept as raw tables.
+/// The Desk Phone's own keys of an `[[object]]` or `[[param]]` row, read with the product's
+/// rules (`origin` required and one of three). The generic keys (and the refusal of unknown
+/// ones) are `cwmp_model::table::ObjectRow` / `ParamRow`'s.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawFile {
-    pub format: u32,
-    #[serde(default)]
-    pub object: Vec<toml::Table>,
-    #[serde(default)]
-    pub param: Vec<toml::Table>,
-    #[serde(default)]
-    pub item: Vec<toml::Table>,
-}
-
-/// One `[[object]]` row.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawObject {
-    pub path: String,
-    pub kind: RawObjectKind,
+pub(crate) struct RawNotes {
     pub origin: Origin,
-    pub addable: Option<bool>,
-    pub max_instances: Option<u32>,
-    pub deletable: Option<bool>,
-    pub deviation: Option<String>,
-    pub note: Option<String>,
-}
-
-/// One `[[param]]` row.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawParam {
-    pub path: String,
-    pub origin: Origin,
-    pub access: RawAccess,
-    #[serde(rename = "type")]
-    pub ty: RawType,
-    pub source: RawSource,
-    pub item: Option<String>,
-    pub value: Option<String>,
-    pub derived_from: Option<String>,
-    pub range: Option<String>,
-    pub values: Option<Vec<String>>,
-    pub max_length: Option<usize>,
-    #[serde(default)]
-    pub list: bool,
-    pub default: Option<String>,
-    #[serde(default)]
-    pub notification: u8,
-    #[serde(default)]
-    pub active_notify: RawActiveNotify,
-    #[serde(default)]
-    pub forced_inform: bool,
-    #[serde(default)]
-    pub secret: bool,
     pub seed_row: Option<String>,
     pub seed_deviation: Option<String>,
     pub deviation: Option<String>,

@@ -347,48 +347,106 @@ pub fn object_kind(
     })
 }
 
-/// The generic keys of a `[[param]]` row (an input a product loader fills from its own row
-/// type; every field is public so it can).
-#[derive(Debug, Clone)]
-pub struct ParamRow<'a> {
+/// One `[[param]]` row as read (every key of the format; unknown keys are refused). The
+/// documentation keys (`origin`, `seed_row`, `seed_deviation`, `deviation`, `note`) are kept
+/// as text and not interpreted here; a product loader reads them with its own rules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ParamRow {
     /// `path`.
-    pub path: &'a str,
+    pub path: String,
     /// `access`.
     pub access: TableAccess,
     /// `type`.
+    #[serde(rename = "type")]
     pub ty: TableType,
     /// `source`.
     pub source: TableSource,
     /// `item` (source = item).
-    pub item: Option<&'a str>,
+    pub item: Option<String>,
     /// `value` (source = constant).
-    pub value: Option<&'a str>,
+    pub value: Option<String>,
     /// `derived_from` (source = live: the item a live value is computed from).
-    pub derived_from: Option<&'a str>,
+    pub derived_from: Option<String>,
     /// `range`.
-    pub range: Option<&'a str>,
+    pub range: Option<String>,
     /// `values` (an enumeration).
-    pub values: Option<&'a [String]>,
+    pub values: Option<Vec<String>>,
     /// `max_length`.
     pub max_length: Option<usize>,
     /// `list` (a TR-106 comma-separated list; strings only).
+    #[serde(default)]
     pub list: bool,
     /// `default` (the factory default).
-    pub default: Option<&'a str>,
+    pub default: Option<String>,
     /// `notification` (0, 1 or 2).
+    #[serde(default)]
     pub notification: u8,
     /// `active_notify`.
+    #[serde(default)]
     pub active_notify: TableActiveNotify,
     /// `forced_inform`.
+    #[serde(default)]
     pub forced_inform: bool,
     /// `secret`.
+    #[serde(default)]
     pub secret: bool,
+    /// `origin` (documentation).
+    pub origin: Option<String>,
+    /// `seed_row` (documentation).
+    pub seed_row: Option<String>,
+    /// `seed_deviation` (documentation).
+    pub seed_deviation: Option<String>,
+    /// `deviation` (documentation).
+    pub deviation: Option<String>,
+    /// `note` (documentation).
+    pub note: Option<String>,
 }
 
-impl ParamRow<'_> {
+/// One `[[object]]` row as read (unknown keys are refused; `origin`, `deviation` and `note`
+/// are documentation).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ObjectRow {
+    /// `path`.
+    pub path: String,
+    /// `kind`.
+    pub kind: TableObjectKind,
+    /// `addable` (tables).
+    pub addable: Option<bool>,
+    /// `max_instances` (tables).
+    pub max_instances: Option<u32>,
+    /// `deletable` (instances).
+    pub deletable: Option<bool>,
+    /// `origin` (documentation).
+    pub origin: Option<String>,
+    /// `deviation` (documentation).
+    pub deviation: Option<String>,
+    /// `note` (documentation).
+    pub note: Option<String>,
+}
+
+impl ObjectRow {
+    /// The schema definition of the row, or what is wrong with it.
+    pub fn to_def(&self) -> Result<ObjectDef, &'static str> {
+        Ok(ObjectDef {
+            path: self.path.clone(),
+            kind: object_kind(self.kind, self.addable, self.max_instances, self.deletable)?,
+        })
+    }
+}
+
+impl ParamRow {
     /// The schema definition of the row, or what is wrong with it.
     pub fn to_def(&self) -> Result<ParamDef, String> {
-        let ty = param_type(self.ty, self.range, self.values, self.max_length)?;
+        let ty = param_type(
+            self.ty,
+            self.range.as_deref(),
+            self.values.as_deref(),
+            self.max_length,
+        )?;
         if self.list && self.ty != TableType::String {
             return Err("`list` applies only to string parameters".into());
         }
@@ -409,11 +467,7 @@ impl ParamRow<'_> {
             TableSource::Item => {
                 forbid("value", self.value.is_some())?;
                 forbid("derived_from", self.derived_from.is_some())?;
-                Source::Item(
-                    self.item
-                        .ok_or("source = \"item\" needs `item`")?
-                        .to_owned(),
-                )
+                Source::Item(self.item.clone().ok_or("source = \"item\" needs `item`")?)
             }
             TableSource::Constant => {
                 forbid("item", self.item.is_some())?;
@@ -421,8 +475,8 @@ impl ParamRow<'_> {
                 forbid("default", self.default.is_some())?;
                 Source::Constant(
                     self.value
-                        .ok_or("source = \"constant\" needs `value`")?
-                        .to_owned(),
+                        .clone()
+                        .ok_or("source = \"constant\" needs `value`")?,
                 )
             }
             TableSource::Live => {
@@ -441,8 +495,8 @@ impl ParamRow<'_> {
             Source::Constant(v) => v.clone(),
             _ => self
                 .default
-                .ok_or("a factory `default` is required (constants use `value`)")?
-                .to_owned(),
+                .clone()
+                .ok_or("a factory `default` is required (constants use `value`)")?,
         };
         // Checked here too (Schema::new does) so that the message names the row.
         if let Err(e) = ty.parse_with_reason(&default, None) {
@@ -461,7 +515,7 @@ impl ParamRow<'_> {
             return Err("a canDeny parameter cannot default to Active notification".into());
         }
         Ok(ParamDef {
-            name: self.path.to_owned(),
+            name: self.path.clone(),
             ty,
             access: match self.access {
                 TableAccess::ReadOnly => Access::ReadOnly,
@@ -477,107 +531,59 @@ impl ParamRow<'_> {
     }
 }
 
-#[derive(Deserialize)]
+/// A table file split into its rows (kept as TOML tables so each row is read on its own and an
+/// error names it), the `format` checked.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct GenericFile {
-    format: u32,
+#[non_exhaustive]
+pub struct TableFile {
+    /// `format` (always [`TABLE_FORMAT`] after [`TableFile::parse`]).
+    pub format: u32,
+    /// The `[[object]]` rows.
     #[serde(default)]
-    object: Vec<toml::Table>,
+    pub object: Vec<toml::Table>,
+    /// The `[[param]]` rows.
     #[serde(default)]
-    param: Vec<toml::Table>,
-    #[serde(default, rename = "item")]
-    _item: Vec<toml::Table>,
+    pub param: Vec<toml::Table>,
+    /// The `[[item]]` rows (a product's item catalogue; the generic loader skips them).
+    #[serde(default)]
+    pub item: Vec<toml::Table>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)] // documentation keys are read to be accepted, not interpreted
-struct GenericObject {
-    path: String,
-    kind: TableObjectKind,
-    addable: Option<bool>,
-    max_instances: Option<u32>,
-    deletable: Option<bool>,
-    origin: Option<String>,
-    deviation: Option<String>,
-    note: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)] // documentation keys are read to be accepted, not interpreted
-struct GenericParam {
-    path: String,
-    access: TableAccess,
-    #[serde(rename = "type")]
-    ty: TableType,
-    source: TableSource,
-    item: Option<String>,
-    value: Option<String>,
-    derived_from: Option<String>,
-    range: Option<String>,
-    values: Option<Vec<String>>,
-    max_length: Option<usize>,
-    #[serde(default)]
-    list: bool,
-    default: Option<String>,
-    #[serde(default)]
-    notification: u8,
-    #[serde(default)]
-    active_notify: TableActiveNotify,
-    #[serde(default)]
-    forced_inform: bool,
-    #[serde(default)]
-    secret: bool,
-    origin: Option<String>,
-    seed_row: Option<String>,
-    seed_deviation: Option<String>,
-    deviation: Option<String>,
-    note: Option<String>,
+impl TableFile {
+    /// Parses the TOML text and checks the format version.
+    pub fn parse(text: &str) -> Result<TableFile, TableError> {
+        let file: TableFile =
+            toml::from_str(text).map_err(|e| TableError::Toml(e.message().to_owned()))?;
+        if file.format != TABLE_FORMAT {
+            return Err(TableError::Toml(format!(
+                "format {} is not the supported format {TABLE_FORMAT}",
+                file.format
+            )));
+        }
+        Ok(file)
+    }
 }
 
 /// Loads a device's parameter table (TOML) into a [`Schema`]: the generic loader (see the
 /// module documentation for the keys).
 pub fn schema_from_toml(text: &str) -> Result<Schema, TableError> {
-    let file: GenericFile =
-        toml::from_str(text).map_err(|e| TableError::Toml(e.message().to_owned()))?;
-    if file.format != TABLE_FORMAT {
-        return Err(TableError::Toml(format!(
-            "format {} is not the supported format {TABLE_FORMAT}",
-            file.format
-        )));
-    }
+    let file = TableFile::parse(text)?;
     let mut objects = Vec::with_capacity(file.object.len());
     for (i, t) in file.object.iter().enumerate() {
-        let o: GenericObject = row("object", i, "path", t)?;
-        let kind = object_kind(o.kind, o.addable, o.max_instances, o.deletable)
-            .map_err(|m| row_error("object", i, Some(&o.path), m))?;
-        objects.push(ObjectDef { path: o.path, kind });
+        let o: ObjectRow = row("object", i, "path", t)?;
+        objects.push(
+            o.to_def()
+                .map_err(|m| row_error("object", i, Some(&o.path), m))?,
+        );
     }
     let mut params = Vec::with_capacity(file.param.len());
     for (i, t) in file.param.iter().enumerate() {
-        let p: GenericParam = row("param", i, "path", t)?;
-        let def = ParamRow {
-            path: &p.path,
-            access: p.access,
-            ty: p.ty,
-            source: p.source,
-            item: p.item.as_deref(),
-            value: p.value.as_deref(),
-            derived_from: p.derived_from.as_deref(),
-            range: p.range.as_deref(),
-            values: p.values.as_deref(),
-            max_length: p.max_length,
-            list: p.list,
-            default: p.default.as_deref(),
-            notification: p.notification,
-            active_notify: p.active_notify,
-            forced_inform: p.forced_inform,
-            secret: p.secret,
-        }
-        .to_def()
-        .map_err(|m| row_error("param", i, Some(&p.path), m))?;
-        params.push(def);
+        let p: ParamRow = row("param", i, "path", t)?;
+        params.push(
+            p.to_def()
+                .map_err(|m| row_error("param", i, Some(&p.path), m))?,
+        );
     }
     Ok(Schema::new(params, objects)?)
 }
