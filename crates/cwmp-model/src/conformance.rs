@@ -1843,7 +1843,11 @@ fn schema_order<F: StoreFactory>(schema: &Schema, f: &mut F) -> Outcome {
 fn schema_unknown_name<F: StoreFactory>(schema: &Schema, f: &mut F) -> Outcome {
     let mut s = f.open();
     let name = format!("{}NoSuchParameterConformance", root_of(schema));
-    expect_fault(s.get_values(&[name.clone()]), 9005, "an unknown name");
+    expect_fault(
+        s.get_values(std::slice::from_ref(&name)),
+        9005,
+        "an unknown name",
+    );
     expect_fault(
         s.get_names(&format!("{name}."), false),
         9005,

@@ -20,6 +20,7 @@
 
 pub mod atomic;
 mod backend;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
 mod fault;
