@@ -121,30 +121,40 @@ pub fn run<F: StoreFactory>(factory: &mut F) -> Report {
     debug_assert!(checks.iter().map(|c| c.0).eq(CHECKS.iter().copied()));
     let mut report = Report::default();
     for (name, check) in checks {
-        factory.reset_storage();
-        match catch_unwind(AssertUnwindSafe(|| check(factory))) {
-            Ok(Outcome::Passed) => {
-                println!("conformance: {name} ok");
-                report.passed.push(name);
-            }
-            Ok(Outcome::Skipped(why)) => {
-                println!("conformance: {name} SKIPPED: {why}");
-                report.skipped.push((name, why));
-            }
-            Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()));
-                match msg {
-                    Some(m) => panic!("conformance check '{name}' failed: {m}"),
-                    None => resume_unwind(panic),
-                }
-            }
-        }
+        run_one(factory, &mut report, name, check);
     }
     factory.reset_storage();
     report
+}
+
+/// Runs one check from empty storage and records it; a failing check panics with its name.
+fn run_one<F: StoreFactory>(
+    factory: &mut F,
+    report: &mut Report,
+    name: &'static str,
+    check: impl FnOnce(&mut F) -> Outcome,
+) {
+    factory.reset_storage();
+    match catch_unwind(AssertUnwindSafe(|| check(factory))) {
+        Ok(Outcome::Passed) => {
+            println!("conformance: {name} ok");
+            report.passed.push(name);
+        }
+        Ok(Outcome::Skipped(why)) => {
+            println!("conformance: {name} SKIPPED: {why}");
+            report.skipped.push((name, why));
+        }
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()));
+            match msg {
+                Some(m) => panic!("conformance check '{name}' failed: {m}"),
+                None => resume_unwind(panic),
+            }
+        }
+    }
 }
 
 enum Outcome {
@@ -1748,27 +1758,7 @@ pub fn run_on<F: StoreFactory>(schema: &Schema, factory: &mut F) -> Report {
     debug_assert!(checks.iter().map(|c| c.0).eq(SCHEMA_CHECKS.iter().copied()));
     let mut report = Report::default();
     for (name, check) in checks {
-        factory.reset_storage();
-        match catch_unwind(AssertUnwindSafe(|| check(schema, factory))) {
-            Ok(Outcome::Passed) => {
-                println!("conformance: {name} ok");
-                report.passed.push(name);
-            }
-            Ok(Outcome::Skipped(why)) => {
-                println!("conformance: {name} SKIPPED: {why}");
-                report.skipped.push((name, why));
-            }
-            Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()));
-                match msg {
-                    Some(m) => panic!("conformance check '{name}' failed: {m}"),
-                    None => resume_unwind(panic),
-                }
-            }
-        }
+        run_one(factory, &mut report, name, |f: &mut F| check(schema, f));
     }
     factory.reset_storage();
     report
