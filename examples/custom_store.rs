@@ -85,10 +85,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "http://127.0.0.1:7547/".into());
     let file = PathBuf::from(args.next().unwrap_or_else(|| "valve.json".into()));
 
-    let model = deskphone_datamodel::DeskPhoneModel::from_toml(TABLE)?;
+    let schema = cwmp_model::table::schema_from_toml(TABLE)?;
     let mut config = JsonConfig::open(file)?;
     config.commit(vec![("acs-url".into(), Some(url))])?;
-    let mut store = SchemaStore::open(model.schema().clone(), config, Box::new(NoLiveValues))?;
+    let mut store = SchemaStore::open(schema, config, Box::new(NoLiveValues))?;
     let mut valve = Valve(PersistentState::new());
     let (state, boot) = (valve.0.clone(), BootReason::PowerOn);
     let exit = Client::new(ClientConfig::default(), state, boot, 7)?.run(&mut store, &mut valve)?;

@@ -15,7 +15,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-use cwmp_client::{Credentials, HttpSession, PostRequest, TlsSettings, TransportConfig};
+use cwmp_client::{HttpSession, PostRequest, TlsSettings, TransportConfig};
 use cwmp_engine::{Agent, AgentConfig, BootReason, Input, Now, Output, PersistentState};
 use cwmp_model::{MemoryBackend, SchemaStore};
 use deskphone_datamodel::{DeskPhoneLive, DeskPhoneModel};
@@ -71,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             &TransportConfig::default(),
                             &TlsSettings::new(),
                             &url,
-                            credentials.map(|c| Credentials::new(c.username, c.password)),
+                            credentials,
                             7,
                         )?),
                     };

@@ -419,7 +419,7 @@ fn check_inform(report: &mut Report, phone: &mut PhoneView, url: &str, https: bo
         Err(cwmp_client::Error::Tls(m)) => {
             return report.push(
                 "TLS",
-                failed(format!("handshake failed: {m}"), tls_advice(&m)),
+                failed(format!("handshake failed: {m}"), tls_advice(m.message())),
             )
         }
         other => other,

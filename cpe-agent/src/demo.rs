@@ -632,7 +632,7 @@ fn tour(
                 file_type: FIRMWARE.into(),
                 url: image_url.into(),
                 username: String::new(),
-                password: String::new(),
+                password: Default::default(),
                 file_size: 0,
                 target_file_name: String::new(),
                 delay_seconds: 0,

@@ -79,7 +79,7 @@ fn download(key: &str, url: &str) -> AcsMessage {
         file_type: FIRMWARE.into(),
         url: url.into(),
         username: String::new(),
-        password: String::new(),
+        password: Default::default(),
         file_size: 0,
         target_file_name: String::new(),
         delay_seconds: 0,

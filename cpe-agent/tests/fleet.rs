@@ -251,7 +251,7 @@ fn two_hundred_phones_boot_once_and_answer_their_own_connection_requests() {
                 file_type: "1 Firmware Upgrade Image".into(),
                 url: files.url_for("/fw.img"),
                 username: String::new(),
-                password: String::new(),
+                password: Default::default(),
                 file_size: 0,
                 target_file_name: String::new(),
                 delay_seconds: 0,

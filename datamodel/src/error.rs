@@ -61,3 +61,16 @@ impl From<BackendError> for Error {
         Error::Backend(e)
     }
 }
+
+/// The library loader's errors keep their shape: the Desk Phone table is the same format.
+impl From<cwmp_model::table::TableError> for Error {
+    fn from(e: cwmp_model::table::TableError) -> Error {
+        use cwmp_model::table::TableError;
+        match e {
+            TableError::Toml(m) => Error::Toml(m),
+            TableError::Row { row, message } => Error::Row { row, message },
+            TableError::Schema(e) => Error::Schema(e),
+            other => Error::Toml(other.to_string()),
+        }
+    }
+}

@@ -1,15 +1,11 @@
 //! [`DeskPhoneModel`]: the table loaded into a `cwmp_model::Schema` plus the OCMS item catalogue.
 
 use crate::error::Error;
-use crate::table::{
-    parse_range, Origin, RawAccess, RawActiveNotify, RawFile, RawItem, RawItemFormat, RawObject,
-    RawObjectKind, RawParam, RawSource, RawType,
-};
+use crate::table::{Origin, RawItem, RawItemFormat, RawNotes};
+use cwmp_model::table::{param_type, row, ObjectRow, ParamRow, TableFile, TableType as RawType};
 use cwmp_model::{
-    Access, ActiveNotify, BaseType, Fault, FaultCode, ItemBackend, Notification, ObjectDef,
-    ObjectKind, ParamDef, ParamType, Schema, SchemaError, Source,
+    BaseType, Fault, FaultCode, ItemBackend, ParamDef, ParamType, Schema, SchemaError, Source,
 };
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -17,7 +13,7 @@ use std::fmt;
 pub const BUILTIN_TABLE: &str = include_str!("../deskphone.toml");
 
 /// The table format version this loader reads.
-pub const TABLE_FORMAT: u32 = 1;
+pub const TABLE_FORMAT: u32 = cwmp_model::table::TABLE_FORMAT;
 
 /// Extra syntax an item's value must have on top of its type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -172,50 +168,7 @@ pub struct DeskPhoneModel {
 }
 
 fn row_err(kind: &str, index: usize, name: Option<&str>, message: impl Into<String>) -> Error {
-    let row = match name {
-        Some(n) => format!("{kind} #{} `{n}`", index + 1),
-        None => format!("{kind} #{}", index + 1),
-    };
-    Error::Row {
-        row,
-        message: message.into(),
-    }
-}
-
-fn base_type(t: RawType) -> BaseType {
-    match t {
-        RawType::String => BaseType::String,
-        RawType::Int => BaseType::Int,
-        RawType::UnsignedInt => BaseType::UnsignedInt,
-        RawType::Long => BaseType::Long,
-        RawType::UnsignedLong => BaseType::UnsignedLong,
-        RawType::Boolean => BaseType::Boolean,
-        RawType::DateTime => BaseType::DateTime,
-        RawType::Base64 => BaseType::Base64,
-        RawType::HexBinary => BaseType::HexBinary,
-        RawType::IpAddress => BaseType::IpAddress,
-        RawType::MacAddress => BaseType::MacAddress,
-        RawType::Url => BaseType::Url,
-    }
-}
-
-fn is_numeric(t: RawType) -> bool {
-    matches!(
-        t,
-        RawType::Int | RawType::UnsignedInt | RawType::Long | RawType::UnsignedLong
-    )
-}
-
-fn has_length(t: RawType) -> bool {
-    matches!(
-        t,
-        RawType::String
-            | RawType::Base64
-            | RawType::HexBinary
-            | RawType::IpAddress
-            | RawType::MacAddress
-            | RawType::Url
-    )
+    cwmp_model::table::row_error(kind, index, name, message).into()
 }
 
 /// OCMS item names: lower-case letters, digits and `-`, starting with a letter. They never
@@ -226,62 +179,6 @@ fn valid_item_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-/// Deserialize one raw row, prefixing serde's message with the row's identity.
-fn row<T: for<'de> Deserialize<'de>>(
-    kind: &str,
-    index: usize,
-    key: &str,
-    table: &toml::Table,
-) -> Result<T, Error> {
-    let name = table.get(key).and_then(|v| v.as_str());
-    toml::Value::Table(table.clone())
-        .try_into::<T>()
-        .map_err(|e| row_err(kind, index, name, e.message().to_owned()))
-}
-
-/// Build the type of a parameter or item row.
-fn param_type(
-    ty: RawType,
-    range: Option<&str>,
-    values: Option<&[String]>,
-    max_length: Option<usize>,
-) -> Result<ParamType, String> {
-    let mut t = ParamType::new(base_type(ty));
-    if let Some(r) = range {
-        if !is_numeric(ty) {
-            return Err("`range` applies only to int, unsignedInt, long and unsignedLong".into());
-        }
-        let (min, max) = parse_range(r)?;
-        t = t.with_range(min, max);
-    }
-    if let Some(v) = values {
-        if v.is_empty() {
-            return Err("`values` must list at least one value".into());
-        }
-        t = t.with_enumeration(v.iter().cloned());
-    }
-    if let Some(n) = max_length {
-        if !has_length(ty) {
-            return Err("`max_length` applies only to string, base64 and hexBinary types".into());
-        }
-        t = t.with_max_length(n);
-    }
-    // Every enumerated value must itself be valid (a range and an enumeration together must
-    // agree, and numeric enumerations must be canonical numbers).
-    for v in &t.enumeration {
-        let parsed = t
-            .parse_with_reason(v, None)
-            .map_err(|e| format!("enumerated value `{v}` is not valid: {}", e.reason))?;
-        if parsed.to_lexical() != *v {
-            return Err(format!(
-                "enumerated value `{v}` is not in canonical form `{}`",
-                parsed.to_lexical()
-            ));
-        }
-    }
-    Ok(t)
 }
 
 /// An item as first declared, with the row it came from (for error messages).
@@ -308,63 +205,28 @@ impl DeskPhoneModel {
     /// not fit their type, inconsistent item declarations and schema errors are refused with a
     /// message naming the row.
     pub fn from_toml(text: &str) -> Result<DeskPhoneModel, Error> {
-        let file: RawFile =
-            toml::from_str(text).map_err(|e| Error::Toml(e.message().to_owned()))?;
-        if file.format != TABLE_FORMAT {
-            return Err(Error::Toml(format!(
-                "format {} is not the supported format {TABLE_FORMAT}",
-                file.format
-            )));
-        }
-
+        let file = TableFile::parse(text)?;
         let mut rows = Vec::new();
         let mut objects = Vec::new();
         for (i, t) in file.object.iter().enumerate() {
-            let o: RawObject = row("object", i, "path", t)?;
+            let o: ObjectRow = row("object", i, "path", t)?;
+            let x: RawNotes = row("object", i, "path", t)?;
             let err = |m: &str| row_err("object", i, Some(&o.path), m);
-            let kind = match o.kind {
-                RawObjectKind::Single => {
-                    if o.addable.is_some() || o.max_instances.is_some() || o.deletable.is_some() {
-                        return Err(err(
-                            "a single object takes no addable, max_instances or deletable",
-                        ));
-                    }
-                    ObjectKind::Single
-                }
-                RawObjectKind::Table => {
-                    if o.deletable.is_some() {
-                        return Err(err("`deletable` belongs on instance rows"));
-                    }
-                    let addable = o.addable.ok_or_else(|| err("a table needs `addable`"))?;
-                    ObjectKind::Table {
-                        addable,
-                        max_instances: o.max_instances,
-                    }
-                }
-                RawObjectKind::Instance => {
-                    if o.addable.is_some() || o.max_instances.is_some() {
-                        return Err(err("`addable` and `max_instances` belong on table rows"));
-                    }
-                    let deletable = o
-                        .deletable
-                        .ok_or_else(|| err("an instance needs `deletable`"))?;
-                    ObjectKind::Instance { deletable }
-                }
-            };
-            check_origin(o.origin, &o.path, None).map_err(|m| err(&m))?;
-            check_text("deviation", o.deviation.as_deref()).map_err(|m| err(&m))?;
+            let def = o.to_def().map_err(err)?;
+            check_origin(x.origin, &o.path, None).map_err(|m| err(&m))?;
+            check_text("deviation", x.deviation.as_deref()).map_err(|m| err(&m))?;
             rows.push(RowInfo {
                 path: o.path.clone(),
                 is_object: true,
-                origin: o.origin,
+                origin: x.origin,
                 seed_row: None,
-                deviation: o.deviation,
+                deviation: x.deviation,
                 seed_deviation: None,
                 list: false,
                 derived_from: None,
-                note: o.note,
+                note: x.note,
             });
-            objects.push(ObjectDef { path: o.path, kind });
+            objects.push(def);
         }
 
         let mut params = Vec::new();
@@ -372,115 +234,29 @@ impl DeskPhoneModel {
         let mut draft_index: HashMap<String, usize> = HashMap::new();
         let mut derived: Vec<(usize, String, String)> = Vec::new();
         for (i, t) in file.param.iter().enumerate() {
-            let p: RawParam = row("param", i, "path", t)?;
+            let p: ParamRow = row("param", i, "path", t)?;
+            let x: RawNotes = row("param", i, "path", t)?;
             let err = |m: &str| row_err("param", i, Some(&p.path), m);
-            let ty = param_type(p.ty, p.range.as_deref(), p.values.as_deref(), p.max_length)
-                .map_err(|m| err(&m))?;
-            if p.list && p.ty != RawType::String {
-                return Err(err("`list` applies only to string parameters"));
-            }
-            if p.secret && p.ty != RawType::String {
-                return Err(err("a secret must be a string"));
-            }
-            check_origin(p.origin, &p.path, p.seed_row.as_deref()).map_err(|m| err(&m))?;
-            check_seed_row(p.origin, p.seed_row.as_deref()).map_err(|m| err(&m))?;
+            // The generic rules (types, sources, defaults, notification) are the library's.
+            let def = p.to_def().map_err(|m| err(&m))?;
+            // The Desk Phone's own rules: origins, the seed's rows, OCMS item names.
+            check_origin(x.origin, &p.path, x.seed_row.as_deref()).map_err(|m| err(&m))?;
+            check_seed_row(x.origin, x.seed_row.as_deref()).map_err(|m| err(&m))?;
             for (key, text) in [
-                ("deviation", &p.deviation),
-                ("seed_deviation", &p.seed_deviation),
-                ("seed_row", &p.seed_row),
+                ("deviation", &x.deviation),
+                ("seed_deviation", &x.seed_deviation),
+                ("seed_row", &x.seed_row),
             ] {
                 check_text(key, text.as_deref()).map_err(|m| err(&m))?;
             }
-            let forbid = |key: &str, present: bool| -> Result<(), Error> {
-                if present {
-                    Err(err(&format!(
-                        "`{key}` does not go with source = {:?}",
-                        p.source
-                    )))
-                } else {
-                    Ok(())
-                }
-            };
-            let source = match p.source {
-                RawSource::Item => {
-                    forbid("value", p.value.is_some())?;
-                    forbid("derived_from", p.derived_from.is_some())?;
-                    let name = p
-                        .item
-                        .clone()
-                        .ok_or_else(|| err("source = \"item\" needs `item`"))?;
-                    if !valid_item_name(&name) {
-                        return Err(err(&format!(
-                            "item name `{name}` must be lower-case letters, digits and '-'"
-                        )));
-                    }
-                    Source::Item(name)
-                }
-                RawSource::Constant => {
-                    forbid("item", p.item.is_some())?;
-                    forbid("derived_from", p.derived_from.is_some())?;
-                    forbid("default", p.default.is_some())?;
-                    Source::Constant(
-                        p.value
-                            .clone()
-                            .ok_or_else(|| err("source = \"constant\" needs `value`"))?,
-                    )
-                }
-                RawSource::Live => {
-                    forbid("item", p.item.is_some())?;
-                    forbid("value", p.value.is_some())?;
-                    Source::Live
-                }
-                RawSource::Internal => {
-                    forbid("item", p.item.is_some())?;
-                    forbid("value", p.value.is_some())?;
-                    forbid("derived_from", p.derived_from.is_some())?;
-                    Source::Internal
-                }
-            };
-            let default = match &source {
-                Source::Constant(v) => Some(v.clone()),
-                _ => Some(p.default.clone().ok_or_else(|| {
-                    err("a factory `default` is required (constants use `value`)")
-                })?),
-            };
-            // Check here too (Schema::new does) so that the message names the row.
-            if let Some(d) = &default {
-                if let Err(e) = ty.parse_with_reason(d, None) {
-                    return Err(err(&format!("default/value refused: {}", e.reason)));
+            if let Source::Item(name) = &def.source {
+                if !valid_item_name(name) {
+                    return Err(err(&format!(
+                        "item name `{name}` must be lower-case letters, digits and '-'"
+                    )));
                 }
             }
-            let default_notification = Notification::from_i32(i32::from(p.notification))
-                .filter(|n| n.as_i32() <= 2)
-                .ok_or_else(|| err("`notification` must be 0, 1 or 2"))?;
-            let active_notify = match p.active_notify {
-                RawActiveNotify::Normal => ActiveNotify::Normal,
-                RawActiveNotify::CanDeny => ActiveNotify::CanDeny,
-                RawActiveNotify::ForceEnabled => ActiveNotify::ForceEnabled,
-                RawActiveNotify::ForceDefaultEnabled => ActiveNotify::ForceDefaultEnabled,
-            };
-            if active_notify == ActiveNotify::CanDeny
-                && default_notification == Notification::Active
-            {
-                return Err(err(
-                    "a canDeny parameter cannot default to Active notification",
-                ));
-            }
-            let access = match p.access {
-                RawAccess::ReadOnly => Access::ReadOnly,
-                RawAccess::ReadWrite => Access::ReadWrite,
-            };
-            let def = ParamDef {
-                name: p.path.clone(),
-                ty: ty.clone(),
-                access,
-                source: source.clone(),
-                default: default.clone(),
-                default_notification,
-                active_notify,
-                forced_inform: p.forced_inform,
-                secret: p.secret,
-            };
+            let (ty, source, default) = (def.ty.clone(), def.source.clone(), def.default.clone());
             if let Source::Item(name) = &source {
                 let this_row = format!("param #{} `{}`", i + 1, p.path);
                 match draft_index.get(name) {
@@ -507,7 +283,7 @@ impl DeskPhoneModel {
                                 secret: p.secret,
                                 read_only: false,
                                 format: ItemFormat::Plain,
-                                origin: p.origin,
+                                origin: x.origin,
                                 params: vec![p.path.clone()],
                                 derived: Vec::new(),
                                 note: None,
@@ -523,13 +299,13 @@ impl DeskPhoneModel {
             rows.push(RowInfo {
                 path: p.path.clone(),
                 is_object: false,
-                origin: p.origin,
-                seed_row: p.seed_row,
-                deviation: p.deviation,
-                seed_deviation: p.seed_deviation,
+                origin: x.origin,
+                seed_row: x.seed_row,
+                deviation: x.deviation,
+                seed_deviation: x.seed_deviation,
                 list: p.list,
                 derived_from: p.derived_from,
-                note: p.note,
+                note: x.note,
             });
             params.push(def);
         }

@@ -56,6 +56,48 @@ fn conformance_suite_on_file_backend() {
     assert!(report.skipped.is_empty(), "{report:?}");
 }
 
+/// The schema-generic checks of the suite on the Desk Phone's own schema and store (the
+/// OCMS item file), parameters picked from the Desk Phone table.
+struct DeskPhoneFactory {
+    dir: tempfile::TempDir,
+    model: DeskPhoneModel,
+}
+
+impl StoreFactory for DeskPhoneFactory {
+    type Store = OcmsStore;
+
+    fn open(&mut self) -> Self::Store {
+        open_store(self.dir.path(), &self.model, Box::new(NoLiveValues)).expect("open store")
+    }
+
+    fn reset_storage(&mut self) {
+        for name in [FileBackend::FILE_NAME, FileBackend::TEMP_FILE_NAME] {
+            let p = self.dir.path().join(name);
+            let _ = std::fs::remove_file(&p).or_else(|_| std::fs::remove_dir(&p));
+        }
+    }
+
+    fn fail_next_commit(&mut self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn schema_checks_on_the_desk_phone_store() {
+    let model = model();
+    let schema = model.schema().clone();
+    let mut factory = DeskPhoneFactory {
+        dir: tempfile::tempdir().unwrap(),
+        model,
+    };
+    let report = conformance::run_on(&schema, &mut factory);
+    assert_eq!(
+        report.passed.len(),
+        conformance::SCHEMA_CHECKS.len(),
+        "{report:?}"
+    );
+}
+
 // ------------------------------------------------------------------------------------------
 // Helpers.
 // ------------------------------------------------------------------------------------------

@@ -53,3 +53,47 @@ fn conformance_suite_on_the_json_backend() {
     );
     assert!(report.skipped.len() <= 1, "{report:?}");
 }
+
+/// The schema-generic checks on the example's own schema (its TOML table, loaded by the
+/// library's generic loader) and its JSON store: parameters picked from the valve table.
+struct ValveFactory {
+    dir: tempfile::TempDir,
+    schema: cwmp_model::Schema,
+}
+
+impl StoreFactory for ValveFactory {
+    type Store = SchemaStore<JsonConfig>;
+
+    fn open(&mut self) -> Self::Store {
+        let backend = JsonConfig::open(self.dir.path().join("valve.json")).expect("open json");
+        SchemaStore::open(
+            self.schema.clone(),
+            backend,
+            Box::new(cwmp_model::NoLiveValues),
+        )
+        .expect("open store")
+    }
+
+    fn reset_storage(&mut self) {
+        let _ = std::fs::remove_file(self.dir.path().join("valve.json"));
+    }
+
+    fn fail_next_commit(&mut self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn schema_checks_on_the_valve_store() {
+    let schema = cwmp_model::table::schema_from_toml(custom_store::TABLE).expect("table");
+    let mut factory = ValveFactory {
+        dir: tempfile::tempdir().expect("tempdir"),
+        schema: schema.clone(),
+    };
+    let report = conformance::run_on(&schema, &mut factory);
+    assert_eq!(
+        report.passed.len(),
+        conformance::SCHEMA_CHECKS.len(),
+        "{report:?}"
+    );
+}

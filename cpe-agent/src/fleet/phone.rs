@@ -593,7 +593,9 @@ pub fn classify(e: &cwmp_client::Error) -> Outcome {
     use cwmp_client::Error as E;
     match e {
         E::Timeout(_) => Outcome::Timeout,
-        E::Connect(m) if m.to_ascii_lowercase().contains("refused") => Outcome::ConnectionRefused,
+        E::Connect(m) if m.message().to_ascii_lowercase().contains("refused") => {
+            Outcome::ConnectionRefused
+        }
         E::Shutdown => Outcome::Stopped,
         _ => Outcome::Transport,
     }

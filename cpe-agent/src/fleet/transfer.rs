@@ -128,7 +128,7 @@ fn fetch_and_apply(
     let fetch = FetchRequest {
         url: &url,
         username: &req.username,
-        password: req.password.clone().into(),
+        password: req.password.clone(),
         file_size: u64::from(req.file_size),
         tls: &tls,
         limits: DownloadLimits {

@@ -227,7 +227,7 @@ pub fn download_rpc(key: &str, file_type: &str, url: &str) -> Download {
         file_type: file_type.into(),
         url: url.into(),
         username: String::new(),
-        password: String::new(),
+        password: Default::default(),
         file_size: 0,
         target_file_name: String::new(),
         delay_seconds: 0,

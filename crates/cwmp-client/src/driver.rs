@@ -28,7 +28,6 @@ use crate::error::Error;
 use crate::listener::ConnectionRequestConfig;
 use crate::tls::{ClientIdentity, TlsSettings};
 use crate::transport::{HttpSession, PostRequest, SessionAbort, TransportConfig};
-use crate::Credentials;
 use cwmp_engine::{
     Agent, AgentConfig, BootReason, DownloadRequest, HttpCredentials, Input, Now, Output,
     PersistentState, TraceEvent,
@@ -676,8 +675,6 @@ impl Client {
                 Some(t) => t?,
                 None => self.tls_from_store(store)?,
             };
-            let credentials =
-                credentials.map(|c| Credentials::new(c.username.clone(), c.password.clone()));
             let http = HttpSession::new(
                 &self.config.transport,
                 &tls,

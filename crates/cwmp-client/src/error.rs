@@ -1,6 +1,84 @@
 //! The crate's one error enum (design invariant 8).
 
 use std::fmt;
+use std::sync::Arc;
+
+/// What a transport, TLS or configuration [`Error`] variant carries: a message for logs and
+/// fault strings and, where the failure came from a typed error (`ureq::Error`,
+/// `std::io::Error`, `rustls::Error`, `cwmp_model::pem::PemError`, `cwmp_model::UrlError`),
+/// that error as the [`Error`]'s [`source()`](std::error::Error::source), so an embedder can
+/// downcast to it. Two details are equal when their messages are.
+#[derive(Clone)]
+pub struct Detail {
+    message: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Detail {
+    /// A message without a typed cause.
+    pub fn new(message: impl Into<String>) -> Detail {
+        Detail {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A message and the typed error it came from.
+    pub fn with_source(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Detail {
+        Detail {
+            message: message.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The typed error it came from, if any.
+    pub fn source(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        self.source.as_deref()
+    }
+}
+
+impl fmt::Display for Detail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for Detail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.source {
+            Some(s) => write!(f, "{:?} (source: {s:?})", self.message),
+            None => write!(f, "{:?}", self.message),
+        }
+    }
+}
+
+impl PartialEq for Detail {
+    fn eq(&self, other: &Detail) -> bool {
+        self.message == other.message
+    }
+}
+
+impl Eq for Detail {}
+
+impl From<String> for Detail {
+    fn from(message: String) -> Detail {
+        Detail::new(message)
+    }
+}
+
+impl From<&str> for Detail {
+    fn from(message: &str) -> Detail {
+        Detail::new(message)
+    }
+}
 
 /// Everything that can go wrong in the client, for the embedder and for the logs.
 ///
@@ -11,24 +89,24 @@ use std::fmt;
 #[non_exhaustive]
 pub enum Error {
     /// A configuration value cannot be used (a URL that is not http/https, an empty host …).
-    InvalidConfig(String),
+    InvalidConfig(Detail),
     /// A certificate or key in PEM form cannot be used.
-    InvalidPem(String),
+    InvalidPem(Detail),
     /// The host name of the ACS URL could not be resolved.
-    Dns(String),
+    Dns(Detail),
     /// The TCP connection could not be opened.
-    Connect(String),
+    Connect(Detail),
     /// The TLS handshake failed: an untrusted certificate, a host-name mismatch, no common
     /// protocol version … The message says which (TR-069 §3.3: "on failure do not send the
     /// Inform").
-    Tls(String),
+    Tls(Detail),
     /// No answer (or no complete answer) within the configured time (TR-069 §3.4: at least
     /// 30 s per response).
-    Timeout(String),
+    Timeout(Detail),
     /// The connection failed while sending or receiving, or was closed without a response.
-    Io(String),
+    Io(Detail),
     /// The ACS's HTTP response was not valid HTTP/1.1.
-    Protocol(String),
+    Protocol(Detail),
     /// The response body was larger than the configured limit.
     BodyTooLarge {
         /// The limit in bytes.
@@ -90,6 +168,14 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Engine(e) => Some(e),
+            Error::InvalidConfig(d)
+            | Error::InvalidPem(d)
+            | Error::Dns(d)
+            | Error::Connect(d)
+            | Error::Tls(d)
+            | Error::Timeout(d)
+            | Error::Io(d)
+            | Error::Protocol(d) => d.source().map(|e| e as &(dyn std::error::Error + 'static)),
             _ => None,
         }
     }
@@ -98,35 +184,41 @@ impl std::error::Error for Error {
 /// Map a ureq error to ours. TLS failures arrive either as `Error::Rustls` or wrapped in an
 /// `io::Error` by rustls' `complete_io`; both become [`Error::Tls`].
 pub(crate) fn from_ureq(e: ureq::Error) -> Error {
-    match e {
-        ureq::Error::Timeout(t) => Error::Timeout(t.to_string()),
-        ureq::Error::HostNotFound => Error::Dns("host not found".into()),
-        ureq::Error::ConnectionFailed => Error::Connect("connection failed".into()),
-        ureq::Error::Rustls(r) => Error::Tls(r.to_string()),
-        ureq::Error::Tls(m) => Error::Tls(m.to_string()),
-        ureq::Error::Pem(p) => Error::InvalidPem(p.to_string()),
-        ureq::Error::TlsRequired => Error::Tls("TLS required but not established".into()),
-        ureq::Error::BodyExceedsLimit(limit) => Error::BodyTooLarge { limit },
-        ureq::Error::Protocol(p) => Error::Protocol(p.to_string()),
-        ureq::Error::LargeResponseHeader(n, max) => {
-            Error::Protocol(format!("response header of {n} bytes exceeds {max}"))
-        }
-        ureq::Error::BadUri(m) => Error::InvalidConfig(format!("bad URL: {m}")),
-        ureq::Error::Http(h) => Error::InvalidConfig(format!("bad request: {h}")),
-        ureq::Error::Io(io) => from_io(io),
-        other => Error::Io(other.to_string()),
-    }
+    type Make = fn(Detail) -> Error;
+    let (make, message): (Make, String) = match &e {
+        ureq::Error::Io(_) => match e {
+            ureq::Error::Io(io) => return from_io(io),
+            _ => unreachable!("matched above"),
+        },
+        ureq::Error::BodyExceedsLimit(limit) => return Error::BodyTooLarge { limit: *limit },
+        ureq::Error::Timeout(t) => (Error::Timeout, t.to_string()),
+        ureq::Error::HostNotFound => (Error::Dns, "host not found".into()),
+        ureq::Error::ConnectionFailed => (Error::Connect, "connection failed".into()),
+        ureq::Error::Rustls(r) => (Error::Tls, r.to_string()),
+        ureq::Error::Tls(m) => (Error::Tls, m.to_string()),
+        ureq::Error::Pem(p) => (Error::InvalidPem, p.to_string()),
+        ureq::Error::TlsRequired => (Error::Tls, "TLS required but not established".into()),
+        ureq::Error::Protocol(p) => (Error::Protocol, p.to_string()),
+        ureq::Error::LargeResponseHeader(n, max) => (
+            Error::Protocol,
+            format!("response header of {n} bytes exceeds {max}"),
+        ),
+        ureq::Error::BadUri(m) => (Error::InvalidConfig, format!("bad URL: {m}")),
+        ureq::Error::Http(h) => (Error::InvalidConfig, format!("bad request: {h}")),
+        other => (Error::Io, other.to_string()),
+    };
+    make(Detail::with_source(message, e))
 }
 
 fn from_io(io: std::io::Error) -> Error {
     if let Some(r) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-        return Error::Tls(r.to_string());
+        let message = r.to_string();
+        return Error::Tls(Detail::with_source(message, io));
     }
-    match io.kind() {
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
-            Error::Timeout(io.to_string())
-        }
-        std::io::ErrorKind::ConnectionRefused => Error::Connect(io.to_string()),
-        _ => Error::Io(io.to_string()),
-    }
+    let make: fn(Detail) -> Error = match io.kind() {
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => Error::Timeout,
+        std::io::ErrorKind::ConnectionRefused => Error::Connect,
+        _ => Error::Io,
+    };
+    make(Detail::with_source(io.to_string(), io))
 }

@@ -139,7 +139,7 @@ pub use driver::{
     os_seed, system_wall_clock, Client, ClientConfig, ClientHandle, Device, Exit, StoreJob,
     TlsSources, WallClock,
 };
-pub use error::Error;
+pub use error::{Detail, Error};
 pub use listener::{ConnectionRequestConfig, MAX_REQUESTS_PER_CONNECTION};
 pub use tls::{parse_certificates, parse_private_key, ClientIdentity, TlsSettings};
 pub use udp::MAX_DATAGRAMS_PER_SECOND;

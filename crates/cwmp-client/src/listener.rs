@@ -30,8 +30,8 @@
 //!   rule is [`cwmp_connreq::ConnectionRequestServer`]'s.
 
 use cwmp_connreq::{
-    parse_request, ConnectionRequestServer, Credentials as CrCredentials, RateLimiter,
-    RequestError, DEFAULT_BURST, DEFAULT_REFILL, MAX_HEAD_SIZE,
+    parse_request, ConnectionRequestServer, RateLimiter, RequestError, DEFAULT_BURST,
+    DEFAULT_REFILL, MAX_HEAD_SIZE,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -89,8 +89,8 @@ impl Default for ConnectionRequestConfig {
 }
 
 /// The credentials a request must carry (the engine's, from its last
-/// `ListenConnectionRequests`).
-pub(crate) type Credentials = cwmp_engine::HttpCredentials;
+/// `ListenConnectionRequests`): the one `cwmp_connreq::Credentials`.
+pub(crate) use cwmp_connreq::Credentials;
 
 struct Shared {
     server: Mutex<ConnectionRequestServer>,
@@ -334,12 +334,7 @@ fn read_and_decide(
                     .unwrap_or_else(|p| p.into_inner())
                     .random();
                 let mut server = shared.server.lock().unwrap_or_else(|p| p.into_inner());
-                return Some(server.handle(
-                    Instant::now(),
-                    &request,
-                    &CrCredentials::new(creds.username, creds.password),
-                    random,
-                ));
+                return Some(server.handle(Instant::now(), &request, &creds, random));
             }
         }
         let left = deadline.saturating_duration_since(Instant::now());

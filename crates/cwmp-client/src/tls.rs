@@ -14,7 +14,7 @@
 //! PEM is parsed by [`cwmp_model::pem`], which also reads the one-line form the Desk Phone CP
 //! documentation prints (spaces instead of newlines in the Base64 text).
 
-use crate::error::Error;
+use crate::error::{Detail, Error};
 use base64::Engine as _;
 use cwmp_model::pem::PemBlock;
 use rustls_pki_types::{
@@ -58,7 +58,12 @@ impl ClientIdentity {
         let provider = rustls::crypto::ring::default_provider();
         let certified =
             rustls::sign::CertifiedKey::from_der(chain.clone(), key.clone_key(), &provider)
-                .map_err(|e| Error::InvalidPem(format!("client certificate and key: {e}")))?;
+                .map_err(|e| {
+                    Error::InvalidPem(Detail::with_source(
+                        format!("client certificate and key: {e}"),
+                        e,
+                    ))
+                })?;
         drop(certified);
         Ok(ClientIdentity { chain, key })
     }
@@ -89,9 +94,9 @@ impl TlsSettings {
         let certs = parse_certificates(pem)?;
         let mut store = rustls::RootCertStore::empty();
         for c in &certs {
-            store
-                .add(c.clone())
-                .map_err(|e| Error::InvalidPem(format!("CA certificate: {e}")))?;
+            store.add(c.clone()).map_err(|e| {
+                Error::InvalidPem(Detail::with_source(format!("CA certificate: {e}"), e))
+            })?;
         }
         let mut all = self.cas.map(|a| (*a).clone()).unwrap_or_default();
         all.extend(certs);
@@ -172,7 +177,8 @@ fn to_pem(label: &str, der: &[u8]) -> String {
 /// The blocks of a PEM text (the project's one parser, [`cwmp_model::pem`]; lax: text around
 /// the blocks, as in CA bundles, is skipped).
 fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, Error> {
-    cwmp_model::pem::parse(text).map_err(|e| Error::InvalidPem(e.to_string()))
+    cwmp_model::pem::parse(text)
+        .map_err(|e| Error::InvalidPem(Detail::with_source(e.to_string(), e)))
 }
 
 /// Every `CERTIFICATE` block of a PEM text, in order. Fails when there is none.
@@ -183,7 +189,7 @@ pub fn parse_certificates(pem: &str) -> Result<Vec<CertificateDer<'static>>, Err
         .map(|b| CertificateDer::from(b.der))
         .collect();
     if certs.is_empty() {
-        return Err(Error::InvalidPem("no CERTIFICATE block".into()));
+        return Err(Error::InvalidPem(Detail::new("no CERTIFICATE block")));
     }
     Ok(certs)
 }
@@ -197,17 +203,17 @@ pub fn parse_private_key(pem: &str) -> Result<PrivateKeyDer<'static>, Error> {
             "RSA PRIVATE KEY" => PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(b.der)),
             "EC PRIVATE KEY" => PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(b.der)),
             "ENCRYPTED PRIVATE KEY" => {
-                return Err(Error::InvalidPem(
-                    "encrypted private keys are not supported".into(),
-                ))
+                return Err(Error::InvalidPem(Detail::new(
+                    "encrypted private keys are not supported",
+                )))
             }
             _ => continue,
         };
         rustls::crypto::ring::sign::any_supported_type(&key)
-            .map_err(|e| Error::InvalidPem(format!("private key: {e}")))?;
+            .map_err(|e| Error::InvalidPem(Detail::with_source(format!("private key: {e}"), e)))?;
         return Ok(key);
     }
-    Err(Error::InvalidPem("no private key block".into()))
+    Err(Error::InvalidPem(Detail::new("no private key block")))
 }
 
 #[cfg(test)]
@@ -246,6 +252,15 @@ mod tests {
             parse_private_key("nothing"),
             Err(Error::InvalidPem(_))
         ));
+        // A PEM syntax error carries the one PEM parser's typed error as its source.
+        let e = TlsSettings::new()
+            .with_ca_pem("-----BEGIN CERTIFICATE-----\nAAAA\n")
+            .expect_err("unterminated");
+        let source = std::error::Error::source(&e).expect("source");
+        assert!(
+            source.downcast_ref::<cwmp_model::pem::PemError>().is_some(),
+            "{source:?}"
+        );
         assert!(matches!(
             parse_private_key("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"),
             Err(Error::InvalidPem(_))

@@ -32,7 +32,7 @@
 //! ureq version is pinned by `Cargo.lock`.
 
 use crate::auth::{self, Chosen, Credentials, DigestChallenge, DigestRequest};
-use crate::error::{from_ureq, Error};
+use crate::error::{from_ureq, Detail, Error};
 use crate::tls::TlsSettings;
 use cwmp_model::Url;
 use rand::{Rng, SeedableRng};
@@ -551,7 +551,8 @@ fn fresh_cnonce(rng: &mut ChaCha8Rng) -> String {
 /// The URL of a POST: http or https, no user information (the one URL parser,
 /// [`cwmp_model::Url`]).
 pub(crate) fn parse_url(url: &str) -> Result<Url, Error> {
-    Url::parse_http(url).map_err(|e| Error::InvalidConfig(format!("ACS URL {url:?}: {e}")))
+    Url::parse_http(url)
+        .map_err(|e| Error::InvalidConfig(Detail::with_source(format!("ACS URL {url:?}: {e}"), e)))
 }
 
 /// The authentication state a session (or a new origin) starts with: pre-emptive Basic over

@@ -474,7 +474,7 @@ impl Driver for Shipped {
 
 mod minimal {
     use super::{Driver, Job};
-    use cwmp_connreq::{parse_request, ConnectionRequestServer, Credentials, RequestError};
+    use cwmp_connreq::{parse_request, ConnectionRequestServer, RequestError};
     use cwmp_engine::{
         Agent, AgentConfig, BootReason, HttpCredentials, Input, Now, Output, PersistentState,
     };
@@ -652,11 +652,12 @@ mod minimal {
                     },
                     Ok(request) => {
                         buf.drain(..request.head_len().min(buf.len()));
-                        let c = &l.credentials;
-                        let creds = Credentials::new(c.username.as_str(), c.password.as_str());
-                        break l
-                            .server
-                            .handle(Instant::now(), &request, &creds, rng.random());
+                        break l.server.handle(
+                            Instant::now(),
+                            &request,
+                            &l.credentials,
+                            rng.random(),
+                        );
                     }
                 }
             };

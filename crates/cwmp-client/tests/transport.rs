@@ -401,6 +401,13 @@ fn connection_refused_is_a_connect_error() {
     let mut s = HttpSession::new(&config(), &TlsSettings::new(), &url, None, 1).expect("s");
     let e = s.post(Some(INFORM), Some("")).expect_err("refused");
     assert!(matches!(e, Error::Connect(_) | Error::Io(_)), "{e:?}");
+    // The typed cause is the source: ureq's error or the io::Error under it.
+    let source = std::error::Error::source(&e).expect("typed source");
+    assert!(
+        source.downcast_ref::<ureq::Error>().is_some()
+            || source.downcast_ref::<std::io::Error>().is_some(),
+        "{source:?}"
+    );
 }
 
 #[test]

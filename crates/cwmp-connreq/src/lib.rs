@@ -48,6 +48,7 @@ mod binding;
 mod challenge;
 mod digest;
 mod digest_hash;
+mod error;
 mod http;
 mod rate;
 mod server;
@@ -65,6 +66,7 @@ pub use digest::{
     MAX_AUTH_PARAMS,
 };
 pub use digest_hash::{digest_response, DigestAlgorithm, DigestInput, DigestQop};
+pub use error::Error;
 pub use http::{
     parse_request, response_bytes, HttpRequest, RequestError, Response, MAX_HEADERS, MAX_HEAD_SIZE,
 };

@@ -42,7 +42,7 @@ use crate::state::{
 use crate::stun::{self, Gate, StunHost};
 use crate::timer::{Timer, TimerTable};
 use crate::trace::TraceEvent;
-use cwmp_model::{DateTime, ParameterStore, Url, Value};
+use cwmp_model::{DateTime, ParameterStore, Secret, Url, Value};
 use cwmp_soap::{Body, CwmpNamespace, Envelope, Header};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -1248,8 +1248,8 @@ impl Agent {
             Some(Value::String(u)) if !u.is_empty() => Some(HttpCredentials {
                 username: u,
                 password: match store.internal_value(&format!("{root}ManagementServer.Password")) {
-                    Some(Value::String(p)) => p,
-                    _ => String::new(),
+                    Some(Value::String(p)) => p.into(),
+                    _ => Secret::default(),
                 },
             }),
             _ => None,

@@ -112,7 +112,7 @@ impl ConnReq {
             enable,
             credentials: HttpCredentials {
                 username: text(store, &format!("{root}{}", names::USERNAME)),
-                password: text(store, &format!("{root}{}", names::PASSWORD)),
+                password: text(store, &format!("{root}{}", names::PASSWORD)).into(),
             },
             acs,
         };

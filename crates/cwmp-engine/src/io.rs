@@ -2,8 +2,7 @@
 
 use crate::state::{PersistentState, TransferKind};
 use crate::trace::TraceEvent;
-use cwmp_model::{DateTime, Fault};
-use std::fmt;
+use cwmp_model::{DateTime, Fault, Secret};
 use std::net::SocketAddr;
 
 /// Something that happened, handed to [`crate::Agent::handle_input`].
@@ -235,26 +234,13 @@ impl SoapAction {
     }
 }
 
-/// A user name and password for HTTP authentication. `Debug` redacts the password.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct HttpCredentials {
-    /// The user name.
-    pub username: String,
-    /// The password (secret).
-    pub password: String,
-}
+/// A user name and password for HTTP authentication: the project's one credentials type,
+/// [`cwmp_connreq::Credentials`] (the password is a [`cwmp_model::Secret`], so `Debug` redacts it).
+pub use cwmp_connreq::Credentials as HttpCredentials;
 
-impl fmt::Debug for HttpCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpCredentials")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
-
-/// A Download the embedder is to perform (TR-069 Annex A.3.2.8). `Debug` redacts the password.
-#[derive(Clone, PartialEq, Eq)]
+/// A Download the embedder is to perform (TR-069 Annex A.3.2.8). The password is a
+/// [`Secret`], so `Debug` redacts it.
+#[derive(Clone, PartialEq, Eq, Debug)]
 #[non_exhaustive]
 pub struct DownloadRequest {
     /// `CommandKey`: pass it back in [`Input::TransferComplete`].
@@ -265,8 +251,8 @@ pub struct DownloadRequest {
     pub url: String,
     /// `Username` for the file server (may be empty).
     pub username: String,
-    /// `Password` for the file server (secret; may be empty).
-    pub password: String,
+    /// `Password` for the file server (may be empty).
+    pub password: Secret,
     /// `FileSize` in bytes (0 = not specified).
     pub file_size: u32,
     /// `TargetFileName` (may be empty).
@@ -275,21 +261,6 @@ pub struct DownloadRequest {
     /// interrupted (resume or restart it, or report its failure), or it may have finished
     /// with the restart (a firmware image now running: report its success).
     pub resumed: bool,
-}
-
-impl fmt::Debug for DownloadRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DownloadRequest")
-            .field("command_key", &self.command_key)
-            .field("file_type", &self.file_type)
-            .field("url", &self.url)
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .field("file_size", &self.file_size)
-            .field("target_file_name", &self.target_file_name)
-            .field("resumed", &self.resumed)
-            .finish()
-    }
 }
 
 /// Why the engine is starting (given to [`crate::Agent::new`]).

@@ -2,7 +2,7 @@
 //! writes it atomically ([`crate::Output::Persist`]) and hands it back to [`crate::Agent::new`].
 
 use crate::event::{EventCode, QueuedEvent};
-use cwmp_model::DateTime;
+use cwmp_model::{DateTime, Secret};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -191,8 +191,8 @@ pub enum TransferState {
     InProgress,
 }
 
-/// An accepted Download RPC (TR-069 Annex A.3.2.8). `Debug` redacts the password.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An accepted Download RPC (TR-069 Annex A.3.2.8). The password is a [`Secret`]: `Debug` redacts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct QueuedTransfer {
     /// `CommandKey`.
@@ -203,8 +203,9 @@ pub struct QueuedTransfer {
     pub url: String,
     /// `Username` for the file server.
     pub username: String,
-    /// `Password` for the file server (secret).
-    pub password: String,
+    /// `Password` for the file server. Serialised as the plain string (as before `Secret`), so
+    /// state files written by older versions load unchanged.
+    pub password: Secret,
     /// `FileSize` (0 = not specified).
     pub file_size: u32,
     /// `TargetFileName`.
@@ -220,22 +221,6 @@ pub struct QueuedTransfer {
     pub due: DateTime,
     /// Not started or in progress.
     pub state: TransferState,
-}
-
-impl fmt::Debug for QueuedTransfer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("QueuedTransfer")
-            .field("command_key", &self.command_key)
-            .field("file_type", &self.file_type)
-            .field("url", &self.url)
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .field("file_size", &self.file_size)
-            .field("target_file_name", &self.target_file_name)
-            .field("due", &self.due)
-            .field("state", &self.state)
-            .finish()
-    }
 }
 
 /// A finished transfer waiting for its TransferCompleteResponse (TR-069 Annex A.3.3.2).
@@ -286,7 +271,7 @@ mod complete_transfer_tests {
             file_type: "1 Firmware Upgrade Image".into(),
             url: "http://files/fw.img".into(),
             username: String::new(),
-            password: String::new(),
+            password: Secret::default(),
             file_size: 0,
             target_file_name: String::new(),
             success_url: String::new(),
@@ -332,5 +317,26 @@ mod complete_transfer_tests {
             codes.contains(&"7 TRANSFER COMPLETE".to_string()),
             "{codes:?}"
         );
+    }
+
+    /// A transfer password is a `Secret` now but persists as the plain string it always was:
+    /// a state file written before the change (password a JSON string) loads, and the file
+    /// written now is the same shape.
+    #[test]
+    fn transfer_password_keeps_its_persisted_form() {
+        let mut s = PersistentState::new();
+        let mut t = transfer("fw", TransferState::NotStarted);
+        t.password = Secret::new("fw-secret");
+        s.transfers.push(t);
+        let json = serde_json::to_string(&s).expect("serialise");
+        assert!(json.contains(r#""password":"fw-secret""#), "{json}");
+        // The same document as an older version wrote it (a plain string field) loads.
+        let old: PersistentState = serde_json::from_str(&json).expect("old form loads");
+        assert_eq!(old.transfers[0].password.expose(), "fw-secret");
+        assert_eq!(old, s);
+        let empty = json.replace(r#""password":"fw-secret""#, r#""password":"""#);
+        let back: PersistentState = serde_json::from_str(&empty).expect("empty password loads");
+        assert!(back.transfers[0].password.is_empty());
+        assert!(!format!("{old:?}").contains("fw-secret"));
     }
 }

@@ -180,7 +180,7 @@ fn run(ops: Vec<Op>) {
                         file_type: "3 Vendor Configuration File".into(),
                         url: "http://fs.example/cfg".into(),
                         username: String::new(),
-                        password: String::new(),
+                        password: Default::default(),
                         file_size: 0,
                         target_file_name: String::new(),
                         delay_seconds: d,

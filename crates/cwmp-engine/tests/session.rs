@@ -317,7 +317,7 @@ fn unknown_and_unimplemented_methods_get_9000() {
                 file_type: "2 Vendor Log File".into(),
                 url: "http://x/".into(),
                 username: String::new(),
-                password: String::new(),
+                password: Default::default(),
                 delay_seconds: 0,
             }))
             .request(Body::ScheduleDownload(ScheduleDownload {
@@ -325,7 +325,7 @@ fn unknown_and_unimplemented_methods_get_9000() {
                 file_type: "1 Firmware Upgrade Image".into(),
                 url: "http://x/".into(),
                 username: String::new(),
-                password: String::new(),
+                password: Default::default(),
                 file_size: 0,
                 target_file_name: String::new(),
                 time_window_list: Vec::new(),

@@ -659,7 +659,7 @@ fn fill(e: &mut cwmp_engine, output: Output, o: &mut cwmp_output) -> bool {
             if let Some(c) = credentials {
                 cur.strings.push(c_string(&c.username));
                 o.username = cur.strings[cur.strings.len() - 1].as_ptr();
-                cur.strings.push(c_string(&c.password));
+                cur.strings.push(c_string(c.password.expose()));
                 o.password = cur.strings[cur.strings.len() - 1].as_ptr();
             }
             if let Some(b) = body {

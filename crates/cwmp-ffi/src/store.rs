@@ -443,11 +443,11 @@ pub struct cwmp_download {
 impl OwnedDownload {
     pub fn new(d: &cwmp_engine::DownloadRequest) -> OwnedDownload {
         let strings: Vec<CString> = [
-            &d.command_key,
+            d.command_key.as_str(),
             &d.file_type,
             &d.url,
             &d.username,
-            &d.password,
+            d.password.expose(),
             &d.target_file_name,
         ]
         .iter()

@@ -1,9 +1,12 @@
 //! A conformance suite for [`ParameterStore`] implementations.
 //!
 //! Any store (the in-memory one, a file-backed one, a device's own) proves it keeps the trait's
-//! rules by running [`run`] from a test. The suite needs to know the data model, so it brings
-//! its own: the store under test must be built from [`schema()`] with live values from
-//! [`live_values()`]. It also needs to reopen the store over the same storage (to check
+//! rules by running [`run`] from a test. The full suite needs to know the data model, so it
+//! brings its own: the store under test must be built from [`schema()`] with live values from
+//! [`live_values()`]. [`run_on`] runs the checks that hold for any data model against a store
+//! built from the embedder's own schema ([`SCHEMA_CHECKS`]: data-model order, unknown names,
+//! secrets, read-only refusal, a set that persists, all-or-nothing), picking the parameters
+//! from that schema. It also needs to reopen the store over the same storage (to check
 //! durability), to start from empty storage, and to make a write fail; a [`StoreFactory`]
 //! provides those three things.
 //!
@@ -118,30 +121,40 @@ pub fn run<F: StoreFactory>(factory: &mut F) -> Report {
     debug_assert!(checks.iter().map(|c| c.0).eq(CHECKS.iter().copied()));
     let mut report = Report::default();
     for (name, check) in checks {
-        factory.reset_storage();
-        match catch_unwind(AssertUnwindSafe(|| check(factory))) {
-            Ok(Outcome::Passed) => {
-                println!("conformance: {name} ok");
-                report.passed.push(name);
-            }
-            Ok(Outcome::Skipped(why)) => {
-                println!("conformance: {name} SKIPPED: {why}");
-                report.skipped.push((name, why));
-            }
-            Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()));
-                match msg {
-                    Some(m) => panic!("conformance check '{name}' failed: {m}"),
-                    None => resume_unwind(panic),
-                }
-            }
-        }
+        run_one(factory, &mut report, name, check);
     }
     factory.reset_storage();
     report
+}
+
+/// Runs one check from empty storage and records it; a failing check panics with its name.
+fn run_one<F: StoreFactory>(
+    factory: &mut F,
+    report: &mut Report,
+    name: &'static str,
+    check: impl FnOnce(&mut F) -> Outcome,
+) {
+    factory.reset_storage();
+    match catch_unwind(AssertUnwindSafe(|| check(factory))) {
+        Ok(Outcome::Passed) => {
+            println!("conformance: {name} ok");
+            report.passed.push(name);
+        }
+        Ok(Outcome::Skipped(why)) => {
+            println!("conformance: {name} SKIPPED: {why}");
+            report.skipped.push((name, why));
+        }
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()));
+            match msg {
+                Some(m) => panic!("conformance check '{name}' failed: {m}"),
+                None => resume_unwind(panic),
+            }
+        }
+    }
 }
 
 enum Outcome {
@@ -1708,5 +1721,212 @@ fn factory_reset<F: StoreFactory>(f: &mut F) -> Outcome {
     drop(s);
     let mut s = f.open();
     assert_eq!(snapshot(&mut s), fresh, "FactoryReset must be persisted");
+    Outcome::Passed
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks on any schema.
+
+/// The names of the checks [`run_on`] runs, in order.
+pub const SCHEMA_CHECKS: &[&str] = &[
+    "schema_order",
+    "schema_unknown_name",
+    "schema_secrets_read_empty",
+    "schema_read_only_refused",
+    "schema_set_persists",
+    "schema_set_all_or_nothing",
+];
+
+/// Runs the checks that need no particular data model against a store built from `schema`
+/// (any device's: the Desk Phone's, an embedder's own). The factory's `open` must build the
+/// store from that same schema; the parameters each check uses are picked from it (the first
+/// writable stored parameter a new value can be found for, the first read-only one …). A
+/// check whose kind of parameter the schema lacks is reported as skipped.
+///
+/// [`run`] stays the full suite on the suite's own schema ([`schema()`]); this is the part of
+/// it that holds for every schema.
+pub fn run_on<F: StoreFactory>(schema: &Schema, factory: &mut F) -> Report {
+    type SchemaCheck<F> = (&'static str, fn(&Schema, &mut F) -> Outcome);
+    let checks: [SchemaCheck<F>; 6] = [
+        ("schema_order", schema_order),
+        ("schema_unknown_name", schema_unknown_name),
+        ("schema_secrets_read_empty", schema_secrets_read_empty),
+        ("schema_read_only_refused", schema_read_only_refused),
+        ("schema_set_persists", schema_set_persists),
+        ("schema_set_all_or_nothing", schema_set_all_or_nothing),
+    ];
+    debug_assert!(checks.iter().map(|c| c.0).eq(SCHEMA_CHECKS.iter().copied()));
+    let mut report = Report::default();
+    for (name, check) in checks {
+        run_one(factory, &mut report, name, |f: &mut F| check(schema, f));
+    }
+    factory.reset_storage();
+    report
+}
+
+/// The root object of the schema (`Device.` or `InternetGatewayDevice.`).
+fn root_of(schema: &Schema) -> String {
+    schema
+        .roots()
+        .next()
+        .map(|o| o.path.clone())
+        .unwrap_or_else(|| "Device.".to_owned())
+}
+
+/// The values of the stored parameters (live ones may change between two reads).
+fn stored<S: ParameterStore>(schema: &Schema, s: &mut S) -> Vec<ParameterValue> {
+    let names: Vec<&str> = schema
+        .params()
+        .iter()
+        .filter(|p| matches!(p.source, Source::Item(_) | Source::Internal))
+        .map(|p| p.name.as_str())
+        .collect();
+    gpv(s, &names)
+}
+
+/// The current lexical value of a parameter (as read over CWMP; secrets are never picked).
+fn lexical<S: ParameterStore>(s: &mut S, name: &str) -> String {
+    value(s, name).to_lexical()
+}
+
+/// A writable, non-secret stored parameter and a valid value different from its current one.
+fn writable_with_new_value<S: ParameterStore>(
+    schema: &Schema,
+    s: &mut S,
+) -> Option<(String, String)> {
+    const CANDIDATES: &[&str] = &[
+        "true",
+        "false",
+        "0",
+        "1",
+        "2",
+        "conformance",
+        "http://conformance.example/",
+        "192.0.2.1",
+    ];
+    for p in schema.params() {
+        if p.access != Access::ReadWrite || p.secret || !matches!(p.source, Source::Item(_)) {
+            continue;
+        }
+        let current = lexical(s, &p.name);
+        let enumerated = p.ty.enumeration.iter().map(String::as_str);
+        for v in enumerated.chain(CANDIDATES.iter().copied()) {
+            if v != current && p.ty.parse_with_reason(v, None).is_ok() {
+                return Some((p.name.clone(), v.to_owned()));
+            }
+        }
+    }
+    None
+}
+
+fn schema_order<F: StoreFactory>(schema: &Schema, f: &mut F) -> Outcome {
+    let mut s = f.open();
+    let got: Vec<String> = gpv(&mut s, &[""]).into_iter().map(|v| v.name).collect();
+    let want: Vec<&str> = schema.params().iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        got, want,
+        "GetParameterValues(\"\") is not the schema's order"
+    );
+    Outcome::Passed
+}
+
+fn schema_unknown_name<F: StoreFactory>(schema: &Schema, f: &mut F) -> Outcome {
+    let mut s = f.open();
+    let name = format!("{}NoSuchParameterConformance", root_of(schema));
+    expect_fault(
+        s.get_values(std::slice::from_ref(&name)),
+        9005,
+        "an unknown name",
+    );
+    expect_fault(
+        s.get_names(&format!("{name}."), false),
+        9005,
+        "an unknown path",
+    );
+    Outcome::Passed
+}
+
+fn schema_secrets_read_empty<F: StoreFactory>(schema: &Schema, f: &mut F) -> Outcome {
+    let secrets: Vec<&str> = schema
+        .params()
+        .iter()
+        .filter(|p| p.secret)
+        .map(|p| p.name.as_str())
+        .collect();
+    if secrets.is_empty() {
+        return Outcome::Skipped("the schema has no secret parameter".into());
+    }
+    let mut s = f.open();
+    for v in gpv(&mut s, &secrets) {
+        assert_eq!(v.value, text(""), "{} must read as \"\"", v.name);
+    }
+    Outcome::Passed
+}
+
+fn schema_read_only_refused<F: StoreFactory>(schema: &Schema, f: &mut F) -> Outcome {
+    let Some(p) = schema
+        .params()
+        .iter()
+        .find(|p| p.access == Access::ReadOnly)
+    else {
+        return Outcome::Skipped("the schema has no read-only parameter".into());
+    };
+    let mut s = f.open();
+    let before = stored(schema, &mut s);
+    let current = lexical(&mut s, &p.name);
+    match s.set_values(&[sv(&p.name, &current, None)], "pk-read-only") {
+        Err(SetError::Parameters(faults)) => {
+            assert!(
+                faults
+                    .iter()
+                    .any(|x| x.name == p.name && x.code.code() == 9008),
+                "{}: expected 9008, got {faults:?}",
+                p.name
+            );
+        }
+        other => panic!("{}: expected 9008, got {other:?}", p.name),
+    }
+    assert_eq!(
+        stored(schema, &mut s),
+        before,
+        "a refused set changed values"
+    );
+    Outcome::Passed
+}
+
+fn schema_set_persists<F: StoreFactory>(schema: &Schema, f: &mut F) -> Outcome {
+    let mut s = f.open();
+    let Some((name, new)) = writable_with_new_value(schema, &mut s) else {
+        return Outcome::Skipped("no writable stored parameter to set".into());
+    };
+    spv(&mut s, &[sv(&name, &new, None)], "pk-conformance");
+    assert_eq!(lexical(&mut s, &name), new, "{name} after the set");
+    drop(s);
+    let mut s = f.open();
+    assert_eq!(lexical(&mut s, &name), new, "{name} after reopening");
+    if let Some(pk) = schema.parameter_key() {
+        assert_eq!(
+            lexical(&mut s, &pk.name),
+            "pk-conformance",
+            "ParameterKey after reopening"
+        );
+    }
+    Outcome::Passed
+}
+
+fn schema_set_all_or_nothing<F: StoreFactory>(schema: &Schema, f: &mut F) -> Outcome {
+    let mut s = f.open();
+    let Some((name, new)) = writable_with_new_value(schema, &mut s) else {
+        return Outcome::Skipped("no writable stored parameter to set".into());
+    };
+    let unknown = format!("{}NoSuchParameterConformance", root_of(schema));
+    let before = stored(schema, &mut s);
+    let r = s.set_values(&[sv(&name, &new, None), sv(&unknown, "1", None)], "pk-x");
+    assert!(r.is_err(), "a set with an unknown name must fail");
+    assert_eq!(
+        stored(schema, &mut s),
+        before,
+        "a failed set changed values"
+    );
     Outcome::Passed
 }

@@ -20,7 +20,9 @@
 
 pub mod atomic;
 mod backend;
+#[cfg(feature = "conformance")]
 pub mod conformance;
+mod error;
 mod fault;
 mod memory;
 pub mod pem;
@@ -28,6 +30,8 @@ mod schema;
 mod schema_store;
 mod secret;
 mod store;
+#[cfg(feature = "toml")]
+pub mod table;
 mod types;
 pub mod url;
 mod value;
@@ -36,6 +40,7 @@ pub use backend::{
     BackendError, ItemBackend, ItemBatch, LiveValues, NoLiveValues, ValueOrigin, ORIGIN_PREFIX,
     RESERVED_PREFIX,
 };
+pub use error::Error;
 pub use fault::{Fault, FaultCode};
 pub use memory::{MemoryBackend, MemoryStore};
 pub use schema::{

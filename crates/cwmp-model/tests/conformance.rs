@@ -217,3 +217,17 @@ fn the_suite_catches_broken_stores() {
         );
     }
 }
+
+#[test]
+fn schema_checks_on_the_memory_store() {
+    let schema = cwmp_model::conformance::schema();
+    let report = cwmp_model::conformance::run_on(
+        &schema,
+        &mut cwmp_model::conformance::MemoryFactory::new(),
+    );
+    assert_eq!(
+        report.passed.len(),
+        cwmp_model::conformance::SCHEMA_CHECKS.len(),
+        "{report:?}"
+    );
+}

@@ -12,7 +12,7 @@
 //! `"<redacted>"` in `Debug`; so do the values of parameters whose name looks like a secret
 //! (see [`ParameterValueStruct`]).
 
-use cwmp_model::{DateTime, XsdType};
+use cwmp_model::{DateTime, Secret, XsdType};
 use std::fmt;
 
 /// The `urn:dslforum-org:cwmp-1-x` namespace of an envelope (TR-069 §3.5).
@@ -593,8 +593,8 @@ pub struct Reboot {
     pub command_key: String,
 }
 
-/// `Download` (TR-069 Annex A.3.2.8). `Debug` redacts `password`.
-#[derive(Clone, PartialEq, Eq)]
+/// `Download` (TR-069 Annex A.3.2.8). The password is a [`Secret`]: `Debug` redacts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Download {
     /// `CommandKey`.
     pub command_key: String,
@@ -604,8 +604,8 @@ pub struct Download {
     pub url: String,
     /// `Username`.
     pub username: String,
-    /// `Password` (secret).
-    pub password: String,
+    /// `Password`.
+    pub password: Secret,
     /// `FileSize` (0 = not specified).
     pub file_size: u32,
     /// `TargetFileName`.
@@ -616,23 +616,6 @@ pub struct Download {
     pub success_url: String,
     /// `FailureURL`.
     pub failure_url: String,
-}
-
-impl fmt::Debug for Download {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Download")
-            .field("command_key", &self.command_key)
-            .field("file_type", &self.file_type)
-            .field("url", &self.url)
-            .field("username", &self.username)
-            .field("password", &Redacted(&self.password))
-            .field("file_size", &self.file_size)
-            .field("target_file_name", &self.target_file_name)
-            .field("delay_seconds", &self.delay_seconds)
-            .field("success_url", &self.success_url)
-            .field("failure_url", &self.failure_url)
-            .finish()
-    }
 }
 
 /// `DownloadResponse` / `UploadResponse` (TR-069 Annex A.3.2.8, Annex A (Upload)): same arguments.
@@ -646,8 +629,8 @@ pub struct TransferResponse {
     pub complete_time: DateTime,
 }
 
-/// `Upload` (TR-069 Annex A (Upload)). `Debug` redacts `password`.
-#[derive(Clone, PartialEq, Eq)]
+/// `Upload` (TR-069 Annex A (Upload)). The password is a [`Secret`]: `Debug` redacts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
     /// `CommandKey`.
     pub command_key: String,
@@ -657,23 +640,10 @@ pub struct Upload {
     pub url: String,
     /// `Username`.
     pub username: String,
-    /// `Password` (secret).
-    pub password: String,
+    /// `Password`.
+    pub password: Secret,
     /// `DelaySeconds`.
     pub delay_seconds: u32,
-}
-
-impl fmt::Debug for Upload {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Upload")
-            .field("command_key", &self.command_key)
-            .field("file_type", &self.file_type)
-            .field("url", &self.url)
-            .field("username", &self.username)
-            .field("password", &Redacted(&self.password))
-            .field("delay_seconds", &self.delay_seconds)
-            .finish()
-    }
 }
 
 /// `ScheduleInform` (TR-069 Annex A (ScheduleInform)).
@@ -740,8 +710,8 @@ pub struct TimeWindowStruct {
     pub max_retries: i32,
 }
 
-/// `ScheduleDownload` (TR-069 Annex A). `Debug` redacts `password`.
-#[derive(Clone, PartialEq, Eq)]
+/// `ScheduleDownload` (TR-069 Annex A). The password is a [`Secret`]: `Debug` redacts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleDownload {
     /// `CommandKey`.
     pub command_key: String,
@@ -751,29 +721,14 @@ pub struct ScheduleDownload {
     pub url: String,
     /// `Username`.
     pub username: String,
-    /// `Password` (secret).
-    pub password: String,
+    /// `Password`.
+    pub password: Secret,
     /// `FileSize`.
     pub file_size: u32,
     /// `TargetFileName`.
     pub target_file_name: String,
     /// `TimeWindowList` (1..2 entries per the XSD).
     pub time_window_list: Vec<TimeWindowStruct>,
-}
-
-impl fmt::Debug for ScheduleDownload {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ScheduleDownload")
-            .field("command_key", &self.command_key)
-            .field("file_type", &self.file_type)
-            .field("url", &self.url)
-            .field("username", &self.username)
-            .field("password", &Redacted(&self.password))
-            .field("file_size", &self.file_size)
-            .field("target_file_name", &self.target_file_name)
-            .field("time_window_list", &self.time_window_list)
-            .finish()
-    }
 }
 
 /// `CancelTransfer` (TR-069 Annex A).

@@ -580,7 +580,7 @@ impl<'a> Cursor<'a> {
                     file_type: self.required(file_type, r, "FileType")?,
                     url: self.required(url, r, "URL")?,
                     username: self.required(username, r, "Username")?,
-                    password: self.required(password, r, "Password")?,
+                    password: self.required(password, r, "Password")?.into(),
                     file_size: self.required(file_size, r, "FileSize")?,
                     target_file_name: self.required(target, r, "TargetFileName")?,
                     delay_seconds: self.required(delay, r, "DelaySeconds")?,
@@ -604,7 +604,7 @@ impl<'a> Cursor<'a> {
                     file_type: self.required(file_type, r, "FileType")?,
                     url: self.required(url, r, "URL")?,
                     username: self.required(username, r, "Username")?,
-                    password: self.required(password, r, "Password")?,
+                    password: self.required(password, r, "Password")?.into(),
                     delay_seconds: self.required(delay, r, "DelaySeconds")?,
                 })
             }
@@ -651,7 +651,7 @@ impl<'a> Cursor<'a> {
                     file_type: self.required(file_type, r, "FileType")?,
                     url: self.required(url, r, "URL")?,
                     username: self.required(username, r, "Username")?,
-                    password: self.required(password, r, "Password")?,
+                    password: self.required(password, r, "Password")?.into(),
                     file_size: self.required(file_size, r, "FileSize")?,
                     target_file_name: self.required(target, r, "TargetFileName")?,
                     time_window_list: self.required(windows, r, "TimeWindowList")?,

@@ -543,7 +543,7 @@ impl<'w, W: Write> Out<'w, W> {
                 self.leaf("FileType", &m.file_type)?;
                 self.leaf("URL", &m.url)?;
                 self.leaf("Username", &m.username)?;
-                self.leaf("Password", &m.password)?;
+                self.leaf("Password", m.password.expose())?;
                 self.leaf_u32("FileSize", m.file_size)?;
                 self.leaf("TargetFileName", &m.target_file_name)?;
                 self.leaf_u32("DelaySeconds", m.delay_seconds)?;
@@ -564,7 +564,7 @@ impl<'w, W: Write> Out<'w, W> {
                 self.leaf("FileType", &m.file_type)?;
                 self.leaf("URL", &m.url)?;
                 self.leaf("Username", &m.username)?;
-                self.leaf("Password", &m.password)?;
+                self.leaf("Password", m.password.expose())?;
                 self.leaf_u32("DelaySeconds", m.delay_seconds)?;
                 self.rpc_close(name)
             }
@@ -616,7 +616,7 @@ impl<'w, W: Write> Out<'w, W> {
                 self.leaf("FileType", &m.file_type)?;
                 self.leaf("URL", &m.url)?;
                 self.leaf("Username", &m.username)?;
-                self.leaf("Password", &m.password)?;
+                self.leaf("Password", m.password.expose())?;
                 self.leaf_u32("FileSize", m.file_size)?;
                 self.leaf("TargetFileName", &m.target_file_name)?;
                 self.array_open(

@@ -262,7 +262,7 @@ fn check_hand_written(name: &str, env: &Envelope) {
                 panic!()
             };
             assert_eq!(d.url, "https://files.example.net/fw?v=5.2&model=CP600");
-            assert_eq!(d.password, "s3cret<>");
+            assert_eq!(d.password.expose(), "s3cret<>");
             assert_eq!(d.file_size, 4096);
             assert_eq!((d.success_url.as_str(), d.failure_url.as_str()), ("", ""));
             assert!(!format!("{d:?}").contains("s3cret"));

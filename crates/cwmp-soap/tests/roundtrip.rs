@@ -304,7 +304,7 @@ fn body() -> impl Strategy<Value = Body> {
                         file_type,
                         url,
                         username,
-                        password,
+                        password: password.into(),
                         file_size,
                         target_file_name,
                         delay_seconds,
@@ -336,7 +336,7 @@ fn body() -> impl Strategy<Value = Body> {
                         file_type,
                         url,
                         username,
-                        password,
+                        password: password.into(),
                         delay_seconds,
                     })
                 },
@@ -424,7 +424,7 @@ fn body() -> impl Strategy<Value = Body> {
                         file_type,
                         url,
                         username,
-                        password,
+                        password: password.into(),
                         file_size,
                         target_file_name,
                         time_window_list: w
