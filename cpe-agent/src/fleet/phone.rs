@@ -330,7 +330,7 @@ impl FleetPhone {
                             cr.set_credentials(
                                 self.k,
                                 &credentials.username,
-                                &credentials.password,
+                                credentials.password.expose(),
                             );
                             cr.set_listening(self.k, true);
                             Input::ConnectionRequestListening { local }
