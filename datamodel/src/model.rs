@@ -114,7 +114,7 @@ impl ItemDef {
 impl fmt::Debug for ItemDef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let default: &dyn fmt::Debug = if self.secret {
-            &"<redacted>"
+            &cwmp_model::REDACTED
         } else {
             &self.default
         };

@@ -43,7 +43,7 @@ impl fmt::Debug for ClientIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientIdentity")
             .field("certificates", &self.chain.len())
-            .field("key", &"<redacted>")
+            .field("key", &cwmp_model::REDACTED)
             .finish()
     }
 }

@@ -68,6 +68,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::stun::{decode, IntegrityCheck, MessageType, StunFormat, StunMessage, TransactionId};
+use cwmp_model::Secret;
 
 /// First retransmission interval (RFC 3489 §9.3).
 pub const RETRANSMIT_INITIAL: Duration = Duration::from_millis(100);
@@ -89,7 +90,7 @@ const MAX_QUEUED: usize = 16;
 
 /// The STUN configuration (ManagementServer.STUN* parameters, TR-069 Annex G), with the server
 /// name already resolved by the driver. `Debug` redacts the password.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StunConfig {
     /// STUNEnable.
     pub enabled: bool,
@@ -102,28 +103,13 @@ pub struct StunConfig {
     /// STUNUsername; empty ⇒ no USERNAME and never MESSAGE-INTEGRITY.
     pub username: String,
     /// STUNPassword: the MESSAGE-INTEGRITY key.
-    pub password: String,
+    pub password: Secret,
     /// STUNMinimumKeepAlivePeriod.
     pub min_keepalive: Duration,
     /// STUNMaximumKeepAlivePeriod; `None` for −1 (no maximum).
     pub max_keepalive: Option<Duration>,
     /// Wire format of the requests (default [`StunFormat::Classic`], Annex G's RFC 3489).
     pub format: StunFormat,
-}
-
-impl fmt::Debug for StunConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StunConfig")
-            .field("enabled", &self.enabled)
-            .field("server", &self.server)
-            .field("local", &self.local)
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .field("min_keepalive", &self.min_keepalive)
-            .field("max_keepalive", &self.max_keepalive)
-            .field("format", &self.format)
-            .finish()
-    }
 }
 
 impl StunConfig {
@@ -134,7 +120,7 @@ impl StunConfig {
             server,
             local,
             username: String::new(),
-            password: String::new(),
+            password: Secret::default(),
             min_keepalive: Duration::ZERO,
             max_keepalive: None,
             format: StunFormat::Classic,
@@ -433,7 +419,7 @@ impl StunBinding {
             return false;
         }
         let (started, bc, with_integrity) = (t.started, t.binding_change, t.with_integrity);
-        let key = self.config.password.as_bytes();
+        let key = self.config.password.expose().as_bytes();
         match d.message.message_type {
             MessageType::BindingResponse => {
                 if with_integrity && d.verify_integrity(key) != IntegrityCheck::Valid {
@@ -527,7 +513,7 @@ impl StunBinding {
         let id = TransactionId::from_random(random, self.config.format);
         let with_integrity = self.integrity && !self.config.username.is_empty();
         let msg = StunMessage::binding_request(id, binding_change, &self.config.username);
-        let key = with_integrity.then_some(self.config.password.as_bytes());
+        let key = with_integrity.then_some(self.config.password.expose().as_bytes());
         match msg.encode(self.config.format, key) {
             Ok(payload) => {
                 self.push_transmit(payload.clone());

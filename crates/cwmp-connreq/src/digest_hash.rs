@@ -120,7 +120,7 @@ impl std::fmt::Debug for DigestInput<'_> {
             .field("algorithm", &self.algorithm)
             .field("username", &self.username)
             .field("realm", &self.realm)
-            .field("password", &"<redacted>")
+            .field("password", &cwmp_model::REDACTED)
             .field("qop", &self.qop)
             .field("method", &self.method)
             .field("uri", &self.uri)

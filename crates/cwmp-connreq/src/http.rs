@@ -139,7 +139,7 @@ impl fmt::Debug for HttpRequest {
                 let mut list = f.debug_list();
                 for (n, v) in self.0 {
                     if n.eq_ignore_ascii_case("Authorization") {
-                        list.entry(&(n, "<redacted>"));
+                        list.entry(&(n, cwmp_model::REDACTED));
                     } else {
                         list.entry(&(n, String::from_utf8_lossy(v)));
                     }

@@ -326,7 +326,7 @@ impl StunHost {
         };
         let mut config = StunConfig::new(server, local);
         config.username = s.username;
-        config.password = s.password;
+        config.password = s.password.into();
         config.set_keepalive_parameters(s.min, s.max);
         match self.binding.as_mut() {
             Some(b) => b.set_config(now, config),

@@ -144,11 +144,11 @@ impl ParamDef {
 impl fmt::Debug for ParamDef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let redacted = |v: &Option<String>| match v {
-            Some(_) if self.secret => Some("<redacted>".to_owned()),
+            Some(_) if self.secret => Some(crate::REDACTED.to_owned()),
             other => other.clone(),
         };
         let source = match &self.source {
-            Source::Constant(_) if self.secret => Source::Constant("<redacted>".to_owned()),
+            Source::Constant(_) if self.secret => Source::Constant(crate::REDACTED.to_owned()),
             other => other.clone(),
         };
         f.debug_struct("ParamDef")

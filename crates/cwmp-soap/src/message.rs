@@ -409,7 +409,7 @@ impl fmt::Debug for Redacted<'_> {
         if self.0.is_empty() {
             f.write_str("\"\"")
         } else {
-            f.write_str("\"<redacted>\"")
+            write!(f, "{:?}", cwmp_model::REDACTED)
         }
     }
 }
