@@ -39,7 +39,8 @@ td,th{border-bottom:1px solid #ddd;padding:.35em;text-align:left;vertical-align:
 th{width:35%}.error{color:#b00;font-weight:bold}.ok{color:#070;font-weight:bold}\
 .muted{color:#777;font-size:90%}input[type=text],input[type=password]{width:100%;box-sizing:border-box}\
 textarea{width:100%;box-sizing:border-box;font-family:monospace}\
-button{padding:.3em .8em}h2{margin-top:1.5em;font-size:1.1em}svg{background:#fff;max-width:100%}";
+button{padding:.3em .8em}h2{margin-top:1.5em;font-size:1.1em}svg{background:#fff;max-width:100%}\
+table.log th{width:auto}";
 
 fn layout(title: &str, nav: Option<&Ctx<'_>>, body: &str) -> String {
     let mut h = format!(
@@ -774,7 +775,8 @@ pub fn provisioning(
         return layout("Provisioning", Some(ctx), &b);
     }
     b.push_str(
-        "<table><tr><th>Time</th><th>Source</th><th>URL</th><th>Files</th><th>Result</th></tr>",
+        "<table class=\"log\"><tr><th>Time</th><th>Source</th><th>URL</th><th>Files</th>\
+         <th>Result</th></tr>",
     );
     for r in records.iter().rev().take(50) {
         let files: Vec<String> = r

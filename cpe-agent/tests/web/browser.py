@@ -136,6 +136,12 @@ try:
     must("Inform" in driver.page_source, "timeline without the Inform")
     shot("session")
 
+    # The provisioning status page.
+    driver.get(base + "/provisioning")
+    wait_h1("Provisioning")
+    must("Access table" in driver.page_source, "provisioning page without its access table")
+    shot("provisioning")
+
     # A phone-sized screen.
     driver.set_window_size(390, 844)
     driver.get(base + "/")
