@@ -123,7 +123,7 @@ pub fn sip_message(data: &[u8]) {
     if let Some(u) = pnp::notify_url(&m) {
         assert!(u.len() <= pnp::MAX_URL && !u.chars().any(char::is_control));
     }
-    if let Some(answer) = pnp::response_to(&m) {
+    if let Some(answer) = pnp::response_to(&m, "fuzz@cpe-agent") {
         if answer.len() <= pnp::MAX_MESSAGE {
             let r = pnp::parse_message(&answer).expect("our answer parses");
             assert!(matches!(r.start, pnp::StartLine::Response { .. }));

@@ -181,16 +181,19 @@ pub fn notify_url(m: &SipMessage) -> Option<String> {
         .then(|| text.to_owned())
 }
 
-/// The answer to a request: `200 OK` for NOTIFY, `405` otherwise (headers copied as RFC 3261
-/// §8.2.6 asks).
-pub fn response_to(m: &SipMessage) -> Option<Vec<u8>> {
+/// The answer to a request: `200 OK` for a NOTIFY of our subscription (its Call-ID is the
+/// SUBSCRIBE's, `call_id`), `481` for a NOTIFY of any other dialog (RFC 6665 §4.1.3),
+/// `405` otherwise (headers copied as RFC 3261 §8.2.6 asks).
+pub fn response_to(m: &SipMessage, call_id: &str) -> Option<Vec<u8>> {
     let StartLine::Request { method, .. } = &m.start else {
         return None;
     };
-    let (code, reason) = if method.eq_ignore_ascii_case("NOTIFY") {
+    let (code, reason) = if !method.eq_ignore_ascii_case("NOTIFY") {
+        (405, "Method Not Allowed")
+    } else if in_dialog(m, call_id) {
         (200, "OK")
     } else {
-        (405, "Method Not Allowed")
+        (481, "Subscription Does Not Exist")
     };
     let mut out = format!("SIP/2.0 {code} {reason}\r\n");
     for (n, v) in &m.headers {
@@ -401,7 +404,14 @@ struct Round<'a> {
     until: std::time::Instant,
 }
 
-fn handle_message(env: &PnpEnv, data: &[u8]) -> Option<Vec<u8>> {
+/// Whether `m` belongs to the subscription whose Call-ID is `call_id`.
+pub fn in_dialog(m: &SipMessage, call_id: &str) -> bool {
+    m.header("call-id").is_some_and(|c| c.trim() == call_id)
+}
+
+/// One message from the PnP server's side: only a NOTIFY of this round's subscription may set
+/// the provisioning URL (anyone can send a datagram to the phone's port).
+fn handle_message(env: &PnpEnv, data: &[u8], call_id: &str) -> Option<Vec<u8>> {
     let m = match parse_message(data) {
         Ok(m) => m,
         Err(e) => {
@@ -409,14 +419,17 @@ fn handle_message(env: &PnpEnv, data: &[u8]) -> Option<Vec<u8>> {
             return None;
         }
     };
-    if let Some(url) = notify_url(&m) {
+    let url = notify_url(&m);
+    if url.is_some() && !in_dialog(&m, call_id) {
+        log::warn!("SIP PnP: NOTIFY outside the subscription's dialog ignored (481)");
+    } else if let Some(url) = url {
         log::info!(
             "SIP PnP: NOTIFY with provisioning URL {}",
             crate::trace::redact_url(&url)
         );
         env.provisioner.pnp_url(url);
     }
-    response_to(&m)
+    response_to(&m, call_id)
 }
 
 fn round_udp(
@@ -457,7 +470,7 @@ fn round_udp(
     while alive() && std::time::Instant::now() < until {
         match sock.recv_from(&mut buf) {
             Ok((n, from)) => {
-                if let Some(answer) = handle_message(env, &buf[..n]) {
+                if let Some(answer) = handle_message(env, &buf[..n], call_id) {
                     sock.send_to(&answer, from)?;
                 }
             }
@@ -537,7 +550,7 @@ fn round_tcp(
                 break;
             }
             let one: Vec<u8> = buf.drain(..end + len).collect();
-            if let Some(answer) = handle_message(env, &one) {
+            if let Some(answer) = handle_message(env, &one, call_id) {
                 stream.write_all(&answer)?;
             }
         }
@@ -558,8 +571,12 @@ mod tests {
             notify_url(&m).as_deref(),
             Some("http://172.16.7.87:5000/provisioning/zheisBy8j/")
         );
-        let r = String::from_utf8(response_to(&m).unwrap()).unwrap();
+        let r = String::from_utf8(response_to(&m, "abc").unwrap()).unwrap();
         assert!(r.starts_with("SIP/2.0 200 OK\r\n"));
+        // A NOTIFY of another dialog (anyone can send to the phone's port) is refused.
+        assert!(!in_dialog(&m, "ours@cpe-agent"));
+        let r = String::from_utf8(response_to(&m, "ours@cpe-agent").unwrap()).unwrap();
+        assert!(r.starts_with("SIP/2.0 481 "), "{r}");
         assert!(r.contains("Call-ID: abc\r\n") && r.contains("CSeq: 1 NOTIFY\r\n"));
         let short = String::from_utf8_lossy(NOTIFY).replace("Content-Length: 47", "l: 99");
         assert!(parse_message(short.as_bytes()).is_err());
