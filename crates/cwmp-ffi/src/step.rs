@@ -289,6 +289,24 @@ unsafe fn with_engine(
     })
 }
 
+/// Feed one input to a live engine (the body of every `cwmp_engine_*` input call).
+///
+/// # Safety
+/// `engine` is a live handle used by one thread at a time.
+unsafe fn feed_input(
+    engine: *mut cwmp_engine,
+    mono_ms: u64,
+    wall_unix: i64,
+    input: Input,
+) -> c_int {
+    let f = move |e: &mut cwmp_engine| -> Result<c_int, FfiError> {
+        e.feed(mono_ms, wall_unix, input);
+        Ok(CWMP_OK)
+    };
+    // SAFETY: the caller's guarantee (a live handle, one thread), passed on.
+    unsafe { with_engine(engine, f) }
+}
+
 /// The deadline from `cwmp_engine_next_deadline` passed (or the loop woke up for any reason:
 /// an early call does nothing harmful). Then drain the outputs.
 ///
@@ -300,12 +318,8 @@ pub unsafe extern "C" fn cwmp_engine_timeout(
     mono_ms: u64,
     wall_unix: i64,
 ) -> c_int {
-    let f = |e: &mut cwmp_engine| -> Result<c_int, FfiError> {
-        e.feed(mono_ms, wall_unix, Input::Timeout);
-        Ok(CWMP_OK)
-    };
     // SAFETY: the caller's guarantee (a live handle, one thread), passed on.
-    unsafe { with_engine(engine, f) }
+    unsafe { feed_input(engine, mono_ms, wall_unix, Input::Timeout) }
 }
 
 /// The final HTTP response to the last SEND_POST (after the 401 handshake): its status and
@@ -447,12 +461,8 @@ pub unsafe extern "C" fn cwmp_engine_connection_request(
     mono_ms: u64,
     wall_unix: i64,
 ) -> c_int {
-    let f = |e: &mut cwmp_engine| -> Result<c_int, FfiError> {
-        e.feed(mono_ms, wall_unix, Input::ConnectionRequest);
-        Ok(CWMP_OK)
-    };
     // SAFETY: the caller's guarantee (a live handle, one thread), passed on.
-    unsafe { with_engine(engine, f) }
+    unsafe { feed_input(engine, mono_ms, wall_unix, Input::ConnectionRequest) }
 }
 
 /// Values the device changed itself: `count` item names or full parameter names (see
