@@ -1,6 +1,8 @@
 //! `cpe-agent fleet` end to end: the real binary runs a fleet of simulated phones against the
 //! fake ACS on loopback.
 
+mod phone_common;
+
 use cpe_agent::firmware::build_image;
 use cwmp_connreq::{authorization_header, parse_challenge};
 use cwmp_soap::{Body, Download, Reboot};
@@ -74,24 +76,9 @@ impl Fleet {
     }
 
     fn terminate(&mut self) {
-        let mut child = self.child.take().expect("running");
-        let ok = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(ok.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(st) = child.try_wait().expect("wait") {
-                assert!(st.success(), "{st:?}: {}", self.log());
-                return;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("no exit after SIGTERM: {}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let child = self.child.take().expect("running");
+        let log = self.dir.path().join(format!("fleet-{}.log", self.runs));
+        phone_common::sigterm_and_wait(child, Duration::from_secs(20), &log);
     }
 
     fn summary(&self) -> serde_json::Value {

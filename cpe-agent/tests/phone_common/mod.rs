@@ -135,24 +135,12 @@ impl Phone {
 
     /// SIGTERM and wait for a clean exit.
     pub fn terminate(&mut self) {
-        let mut child = self.child.take().expect("running");
-        let ok = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(ok.success());
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            if let Some(st) = child.try_wait().expect("wait") {
-                assert!(st.success(), "{st:?}: {}", self.log());
-                return;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("no exit within 5 s of SIGTERM: {}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let child = self.child.take().expect("running");
+        sigterm_and_wait(
+            child,
+            Duration::from_secs(5),
+            &self.dir.path().join("agent.log"),
+        );
     }
 }
 
@@ -181,4 +169,27 @@ pub fn wait_sessions(acs: &FakeAcs, n: usize, phone: &Phone) {
         acs.sessions().iter().map(codes).collect::<Vec<_>>(),
         phone.log()
     );
+}
+
+/// SIGTERM `child` and wait up to `limit` for a successful exit; the log file at `log`
+/// explains a failure.
+pub fn sigterm_and_wait(mut child: Child, limit: Duration, log: &std::path::Path) {
+    let log = || std::fs::read_to_string(log).unwrap_or_default();
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            assert!(st.success(), "{st:?}: {}", log());
+            return;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("no exit within {limit:?} of SIGTERM: {}", log());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
