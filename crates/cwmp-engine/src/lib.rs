@@ -72,6 +72,26 @@ pub use agent::{
 pub use clock::{Now, CLOCK_STEP_TOLERANCE};
 pub use config::{AgentConfig, MIN_RESPONSE_TIMEOUT};
 pub use connreq::LISTEN_RETRY;
+
+/// Entry points for the fuzz targets (`fuzz/`): parsers of network input that are otherwise
+/// private to the engine.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Every `Set-Cookie` value (one per line of `data`) into one session's jar: never a
+    /// panic, the jar stays within its bounds, and the `Cookie` header it sends is one line.
+    pub fn cookie_jar(data: &[u8]) {
+        let text = String::from_utf8_lossy(data);
+        let mut jar = crate::cookies::CookieJar::default();
+        for line in text.lines() {
+            let _ = jar.store(line);
+        }
+        for https in [false, true] {
+            if let Some(h) = jar.header(https) {
+                assert!(!h.contains(['\r', '\n']) && h.len() <= 64 * 1024);
+            }
+        }
+    }
+}
 pub use error::Error;
 pub use event::{EventCode, QueuedEvent};
 pub use io::{BootReason, DownloadRequest, HttpCredentials, Input, Output, SoapAction};

@@ -85,12 +85,16 @@ impl Url {
                     Some((u, p)) => (lenient_decode(u), Some(lenient_decode(p))),
                     None => (lenient_decode(info), None),
                 });
-        let host = uri.host().unwrap_or_default();
-        let host = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host)
-            .to_ascii_lowercase();
+        let raw_host = uri.host().unwrap_or_default();
+        let host = match raw_host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            // An IP literal in brackets must be an IPv6 address (RFC 3986 §3.2.2).
+            Some(v6) if v6.parse::<std::net::Ipv6Addr>().is_ok() => v6.to_ascii_lowercase(),
+            Some(_) => return Err(UrlError::Syntax("bad IPv6 literal".into())),
+            None if raw_host.contains(['[', ']', '@']) => {
+                return Err(UrlError::Syntax("bad host".into()))
+            }
+            None => raw_host.to_ascii_lowercase(),
+        };
         if host.is_empty() {
             return Err(UrlError::NoHost);
         }
@@ -422,6 +426,9 @@ mod tests {
             "http://a b/",
             "http://h/a\nb",
             "/just/a/path",
+            "\r://U[@]",
+            "http://u[@]/",
+            "http://[not-v6]/",
         ] {
             assert!(Url::parse(bad).is_err(), "{bad:?}");
         }
