@@ -210,7 +210,7 @@ pub(crate) fn from_ureq(e: ureq::Error) -> Error {
     make(Detail::with_source(message, e))
 }
 
-fn from_io(io: std::io::Error) -> Error {
+pub(crate) fn from_io(io: std::io::Error) -> Error {
     if let Some(r) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
         let message = r.to_string();
         return Error::Tls(Detail::with_source(message, io));

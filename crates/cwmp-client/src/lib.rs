@@ -128,6 +128,7 @@ mod connreq;
 pub mod download;
 mod driver;
 mod error;
+pub mod http1;
 mod listener;
 mod tls;
 mod transport;
@@ -141,11 +142,12 @@ pub use driver::{
 };
 pub use error::{Detail, Error};
 pub use listener::{ConnectionRequestConfig, MAX_REQUESTS_PER_CONNECTION};
-pub use tls::{parse_certificates, parse_private_key, ClientIdentity, TlsSettings};
+pub use tls::{parse_certificates, parse_private_key, server_name, ClientIdentity, TlsSettings};
 pub use udp::MAX_DATAGRAMS_PER_SECOND;
 #[cfg(test)]
 mod proptests;
 
 pub use transport::{
-    HttpResponse, HttpSession, PostRequest, SessionAbort, TransportConfig, CONTENT_TYPE_XML,
+    resolve, HttpResponse, HttpSession, PostRequest, SessionAbort, TransportConfig,
+    CONTENT_TYPE_XML,
 };

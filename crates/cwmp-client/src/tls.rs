@@ -120,6 +120,41 @@ impl TlsSettings {
         self.identity.as_ref()
     }
 
+    /// The rustls client configuration of these settings (ring, TLS 1.2 and 1.3, certificate
+    /// verification always on, SNI for DNS names): what the session transport and the
+    /// fleet's event loop connect with. Build it once per session or phone, not per
+    /// connection: it copies the trust anchors.
+    pub fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, Error> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Tls(Detail::with_source(e.to_string(), e)))?;
+        let mut roots = rustls::RootCertStore::empty();
+        match &self.cas {
+            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            Some(cas) => {
+                for c in cas.iter() {
+                    roots.add(c.clone()).map_err(|e| {
+                        Error::InvalidPem(Detail::with_source(format!("CA certificate: {e}"), e))
+                    })?;
+                }
+            }
+        }
+        let builder = builder.with_root_certificates(roots);
+        let config = match &self.identity {
+            Some(id) => builder
+                .with_client_auth_cert(id.chain.clone(), id.key.clone_key())
+                .map_err(|e| {
+                    Error::InvalidPem(Detail::with_source(
+                        format!("client certificate and key: {e}"),
+                        e,
+                    ))
+                })?,
+            None => builder.with_no_client_auth(),
+        };
+        Ok(Arc::new(config))
+    }
+
     /// The ureq TLS configuration: rustls with ring, certificate verification always on.
     pub(crate) fn ureq_config(&self) -> ureq::tls::TlsConfig {
         use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsProvider};
@@ -160,6 +195,18 @@ impl TlsSettings {
             .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .build()
     }
+}
+
+/// The name the ACS's certificate is checked against (and sent as SNI when it is a DNS
+/// name): the host of the URL, an IP address without its brackets.
+pub fn server_name(host: &str) -> Result<rustls_pki_types::ServerName<'static>, Error> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    rustls_pki_types::ServerName::try_from(bare.to_owned()).map_err(|e| {
+        Error::InvalidConfig(Detail::with_source(
+            format!("TLS server name {host:?}: {e}"),
+            e,
+        ))
+    })
 }
 
 /// DER as PEM text with this label.

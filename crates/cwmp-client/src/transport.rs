@@ -1,19 +1,10 @@
-//! The HTTP(S) transport of one CWMP session (TR-069 §3.4).
+//! The HTTP(S) transport of one CWMP session (TR-069 §3.4), blocking.
 //!
-//! An [`HttpSession`] is created when a session starts and dropped when it ends. It owns a
-//! fresh ureq agent whose pool holds one connection, so every POST of the session reuses the
-//! same keep-alive TCP (TLS) connection, and dropping the session closes it. On top of ureq it
-//! adds what CWMP needs and a generic HTTP client does not do for it:
-//!
-//! * the CWMP headers: `Content-Type: text/xml; charset="utf-8"` and `SOAPAction` as the
-//!   caller asks; an empty POST carries neither (TR-069 §3.4 "Empty POST");
-//! * the `Cookie` header the engine gives (the engine keeps the session's cookie jar and
-//!   gets every `Set-Cookie` back in [`HttpResponse::set_cookie`]);
-//! * Basic and Digest authentication on a 401, answered on the same connection
-//!   ([`crate::auth`]); pre-emptive Basic over TLS; a new origin (after the engine followed a
-//!   redirect) starts unauthenticated;
-//! * the response timeout of each POST (the engine's, which follows `cwmp:SessionTimeout`)
-//!   and a bound on the body size.
+//! An [`HttpSession`] is created when a session starts and dropped when it ends. It is the
+//! blocking driver of the sans-IO [`crate::http1::SessionHttp`] (which decides the request
+//! heads, authentication and keep-alive; see there): it opens the session's one keep-alive
+//! TCP (TLS) connection, writes each POST, reads until the response is complete, and opens a
+//! new connection only when the ACS closed the old one. Dropping the session closes it.
 //!
 //! Every status but a 401 challenge (200, 204, 3xx with its `Location`, 4xx, 5xx) is
 //! returned to the caller as it is: the engine decides what a status means for the session,
@@ -21,30 +12,24 @@
 //!
 //! ```text
 //!  send(request) ──► POST ──► 401 ──► challenge answered? ──no──► Error::Authentication
-//!                     ▲        │              │yes (once, same connection)
+//!                     ▲        │              │yes (once, same connection when it stays open)
 //!                     └────────┴──────────────┘
 //!                              └─ anything else ──► HttpResponse { status, body, set_cookie, location }
 //! ```
 //!
-//! Connection identity: ureq does not say which connection a request used, so the session
-//! chains a tiny connector after ureq's default one that counts the connections it opens.
-//! That connector uses ureq's `unversioned` transport API (exempt from semver); the exact
-//! ureq version is pinned by `Cargo.lock`.
-
-use crate::auth::{self, Chosen, Credentials, DigestChallenge, DigestRequest};
-use crate::error::{from_ureq, Detail, Error};
+//! Decision: the session's HTTP is the project's own driver over `ureq-proto` rather than a
+//! ureq agent per session (as before): the same sans-IO core then serves the fleet's event
+//! loop, and a session no longer builds an agent, a pool and a resolver thread. ureq stays
+//! for downloads ([`crate::download`]).
+use crate::auth::Credentials;
+use crate::error::{from_io, Detail, Error};
+use crate::http1::{Received, SessionHttp};
 use crate::tls::TlsSettings;
-use cwmp_model::Url;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{
-    ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
-};
+use std::time::{Duration, Instant};
 
 /// Tuning of the session transport. Every field has a documented default.
 #[derive(Debug, Clone)]
@@ -63,10 +48,8 @@ pub struct TransportConfig {
     pub preemptive_basic_over_tls: bool,
     /// The `User-Agent` header, default `cwmp-client/<version>`.
     pub user_agent: String,
-    /// Size of the connection's input and output buffers, each allocated (and zeroed) when
-    /// the session opens its connection; default 128 KiB (ureq's default). A process that
-    /// runs thousands of sessions (the fleet simulator) sets it lower: a response head must
-    /// fit in the input buffer.
+    /// How many bytes one read from the connection asks for (the session's input buffer
+    /// grows by this much while a response arrives), default 16 KiB.
     pub io_buffer_size: usize,
 }
 
@@ -78,7 +61,7 @@ impl Default for TransportConfig {
             max_response_body: 4 * 1024 * 1024,
             preemptive_basic_over_tls: true,
             user_agent: concat!("cwmp-client/", env!("CARGO_PKG_VERSION")).to_string(),
-            io_buffer_size: 128 * 1024,
+            io_buffer_size: 16 * 1024,
         }
     }
 }
@@ -126,113 +109,74 @@ pub struct PostRequest<'a> {
 /// The media type of every POST that carries an envelope (TR-069 §3.4 "Content-Type").
 pub const CONTENT_TYPE_XML: &str = "text/xml; charset=\"utf-8\"";
 
-/// What the session remembers about authentication.
-#[derive(Debug, Clone)]
-enum AuthState {
-    /// No challenge answered yet.
-    None,
-    /// Send Basic on every request (after a Basic challenge, or pre-emptively over TLS).
-    Basic,
-    /// Answer with Digest on every request.
-    Digest(DigestState),
-}
-
-#[derive(Debug, Clone)]
-struct DigestState {
-    challenge: DigestChallenge,
-    cnonce: String,
-    /// The last nonce count used.
-    nc: u32,
-    /// The connection the challenge arrived on (GenieACS binds its nonce to it).
-    conn: u64,
-}
-
-/// Counts the connections ureq opens; chained after its default connector, it is called once
-/// per new connection and never for a pooled one.
-#[derive(Debug)]
-struct CountConnections(Arc<AtomicU64>);
-
-impl Connector<Box<dyn Transport>> for CountConnections {
-    type Out = Box<dyn Transport>;
-
-    fn connect(
-        &self,
-        _details: &ConnectionDetails<'_>,
-        chained: Option<Box<dyn Transport>>,
-    ) -> Result<Option<Self::Out>, ureq::Error> {
-        if chained.is_some() {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-        Ok(chained)
-    }
-}
-
-/// ureq resolves the host before every request (even when the pooled connection is reused)
-/// and, with a resolve timeout set, on a new thread each time. For a session that is waste:
-/// an IP literal needs no lookup, and a name is looked up once per session (a session lasts
-/// seconds to minutes, far below any DNS TTL that matters here).
-#[derive(Debug, Default)]
-struct SessionResolver {
-    cache: Mutex<Option<(String, ResolvedSocketAddrs)>>,
-    inner: DefaultResolver,
-}
-
-impl Resolver for SessionResolver {
-    fn resolve(
-        &self,
-        uri: &ureq::http::Uri,
-        config: &ureq::config::Config,
-        timeout: NextTimeout,
-    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let host = uri.host().unwrap_or("");
-        let https = uri.scheme_str() == Some("https");
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        if let Ok(ip) = bare.parse::<IpAddr>() {
-            let mut out = self.empty();
-            out.push(SocketAddr::new(ip, port));
-            return Ok(out);
-        }
-        let key = format!("{host}:{port}");
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((k, addrs)) = cache.as_ref() {
-            if *k == key {
-                return Ok(addrs.clone());
-            }
-        }
-        let addrs = self.inner.resolve(uri, config, timeout)?;
-        *cache = Some((key, addrs.clone()));
-        Ok(addrs)
-    }
-}
-
-/// The HTTP side of one CWMP session. Create one per session, call [`post`](Self::post) for
-/// each message, drop it when the session ends (that closes the connection and forgets the
-/// cookies, the redirect target and the authentication state).
+/// The HTTP side of one CWMP session. Create one per session, call [`post`](Self::post) or
+/// [`send`](Self::send) for each message, drop it when the session ends (that closes the
+/// connection and forgets the redirect target and the authentication state).
 pub struct HttpSession {
-    agent: ureq::Agent,
-    config: TransportConfig,
-    /// The URL of the last POST (the ACS URL, or where the engine was redirected).
-    url: Url,
-    credentials: Option<Credentials>,
-    auth: AuthState,
-    /// Basic is being sent pre-emptively (TLS) and no server has challenged yet: a Digest
-    /// challenge in answer is the server's choice of scheme, not a rejection.
-    basic_unchallenged: bool,
-    rng: ChaCha8Rng,
-    connections: Arc<AtomicU64>,
-    /// Connection the previous response arrived on, and whether it announced `Connection: close`.
-    last_conn: u64,
-    last_close: bool,
+    core: SessionHttp,
+    tls: TlsSettings,
+    tls_config: Option<Arc<rustls::ClientConfig>>,
+    stream: Option<Stream>,
+    /// Bytes read and not yet used.
+    input: Vec<u8>,
+    resolved: Option<(String, u16, Vec<SocketAddr>)>,
+    abort: SessionAbort,
 }
 
 impl std::fmt::Debug for HttpSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpSession")
-            .field("url", &self.url)
-            .field("credentials", &self.credentials)
+            .field("core", &self.core)
             .finish_non_exhaustive()
     }
+}
+
+/// A connection: plain TCP or TLS over it.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(t) => &t.sock,
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(t) => t.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(t) => t.flush(),
+        }
+    }
+}
+
+/// How one attempt on a connection ended.
+enum Attempt {
+    Done(HttpResponse),
+    Resend,
+    /// A reused connection was found closed before any answer.
+    Stale(Error),
 }
 
 impl HttpSession {
@@ -245,62 +189,31 @@ impl HttpSession {
         credentials: Option<Credentials>,
         seed: u64,
     ) -> Result<HttpSession, Error> {
-        let parsed = parse_url(url)?;
-        let connections = Arc::new(AtomicU64::new(0));
-        let agent_config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .save_redirect_history(false)
-            .proxy(None)
-            .max_idle_connections(1)
-            .max_idle_connections_per_host(1)
-            // Between two POSTs the CPE may work for a while (a large GetParameterValues); the
-            // liveness of the pooled connection is checked before reuse anyway.
-            .max_idle_age(Duration::from_secs(3600))
-            .timeout_resolve(Some(config.connect_timeout))
-            .timeout_connect(Some(config.connect_timeout))
-            .timeout_send_request(Some(config.response_timeout))
-            .timeout_send_body(Some(config.response_timeout))
-            .timeout_recv_response(Some(config.response_timeout))
-            .timeout_recv_body(Some(config.response_timeout))
-            .user_agent(config.user_agent.as_str())
-            .input_buffer_size(config.io_buffer_size)
-            .output_buffer_size(config.io_buffer_size)
-            .tls_config(tls.ureq_config())
-            .build();
-        let connector = DefaultConnector::new().chain(CountConnections(connections.clone()));
-        let agent = ureq::Agent::with_parts(agent_config, connector, SessionResolver::default());
-        let auth = initial_auth(&credentials, &parsed, config);
-        let basic_unchallenged = matches!(auth, AuthState::Basic);
         Ok(HttpSession {
-            basic_unchallenged,
-            agent,
-            config: config.clone(),
-            url: parsed,
-            credentials,
-            auth,
-            rng: ChaCha8Rng::seed_from_u64(seed),
-            connections,
-            last_conn: 0,
-            last_close: false,
+            core: SessionHttp::new(config, url, credentials, seed)?,
+            tls: tls.clone(),
+            tls_config: None,
+            stream: None,
+            input: Vec::new(),
+            resolved: None,
+            abort: SessionAbort::default(),
         })
     }
 
     /// The URL of the last POST (the ACS URL, or where the engine was redirected).
     pub fn url(&self) -> String {
-        self.url.to_string()
+        self.core.url().to_string()
     }
 
     /// How many TCP connections the session has opened so far.
     pub fn connections_opened(&self) -> u64 {
-        self.connections.load(Ordering::SeqCst)
+        self.core.connections_opened()
     }
 
     /// A handle that can abort this session's I/O from another thread (see
     /// [`SessionAbort::abort`]).
     pub fn abort_handle(&self) -> SessionAbort {
-        SessionAbort(self.agent.clone())
+        self.abort.clone()
     }
 
     /// Send one POST to the session's URL with the configured response timeout and no
@@ -314,8 +227,8 @@ impl HttpSession {
         body: Option<&[u8]>,
         soap_action: Option<&str>,
     ) -> Result<HttpResponse, Error> {
-        let url = self.url.to_string();
-        let timeout = self.config.response_timeout;
+        let url = self.url();
+        let timeout = self.core.config().response_timeout;
         self.send(&PostRequest {
             url: &url,
             body,
@@ -326,254 +239,277 @@ impl HttpSession {
     }
 
     /// Send one POST of the session as the engine asked ([`cwmp_engine::Output::SendPost`])
-    /// and return the final response. A URL of another origin than the previous POST's (the
-    /// engine followed a redirect) starts unauthenticated: credentials answer a challenge of
-    /// one server.
+    /// and return the final response. The request's timeout bounds the whole exchange
+    /// (connecting, sending, the response and its body). A URL of another origin than the
+    /// previous POST's (the engine followed a redirect) starts unauthenticated: credentials
+    /// answer a challenge of one server.
     pub fn send(&mut self, request: &PostRequest<'_>) -> Result<HttpResponse, Error> {
-        let target = parse_url(request.url)?;
-        if !target.same_origin(&self.url) {
-            self.auth = initial_auth(&self.credentials, &target, &self.config);
-            self.basic_unchallenged = matches!(self.auth, AuthState::Basic);
-            self.last_close = false;
+        if self.abort.aborted() {
+            return Err(Error::Shutdown);
         }
-        self.url = target;
-        let (body, soap_action) = (request.body, request.soap_action);
-        // A 401 is answered at most this often per POST (a first challenge, plus one more when
-        // the connection changed under a Digest nonce), so a confused ACS cannot loop us.
-        let mut auth_rounds = 0u32;
-        // The previous response closed the connection, so this POST opens a new one. A Digest
-        // nonce may be bound to the old connection (GenieACS does that), so credentials are
-        // withheld until the server challenges again on the new connection; a server that
-        // keeps the session authenticated by its cookie simply does not challenge.
-        if self.last_close && matches!(self.auth, AuthState::Digest(_)) {
-            self.auth = AuthState::None;
-        }
+        let deadline = Instant::now() + request.timeout;
+        let body = request.body.unwrap_or(&[]);
+        self.core.begin(request)?;
+        let mut retried = false;
         loop {
-            let url = self.url.clone();
-            // A challenge that came with `Connection: close` is answered on a new connection:
-            // with a fresh cnonce (TR-069 §3.4 "fresh cnonce per new TCP connection").
-            if self.last_close {
-                if let AuthState::Digest(d) = &mut self.auth {
-                    d.cnonce = fresh_cnonce(&mut self.rng);
-                    d.nc = 0;
+            let mut fresh = false;
+            if self.core.needs_connection() || self.stream.is_none() {
+                self.close();
+                let s = self.connect(deadline)?;
+                self.stream = Some(s);
+                self.core.connected();
+                fresh = true;
+            }
+            let attempt = self.attempt(body, deadline);
+            let attempt = match attempt {
+                Err(e) => {
+                    self.close();
+                    return Err(if self.abort.aborted() {
+                        Error::Shutdown
+                    } else {
+                        e
+                    });
                 }
-            }
-            let authorization = self.authorization(&url, body.unwrap_or(&[]));
-            let sent_credentials = authorization.is_some();
-
-            let timeout = Some(request.timeout);
-            let mut req = self
-                .agent
-                .post(url.to_string())
-                .config()
-                .timeout_send_request(timeout)
-                .timeout_send_body(timeout)
-                .timeout_recv_response(timeout)
-                .timeout_recv_body(timeout)
-                .build();
-            if body.is_some() {
-                req = req.header("Content-Type", CONTENT_TYPE_XML);
-                if let Some(a) = soap_action {
-                    req = req.header("SOAPAction", a);
-                }
-            }
-            if let Some(c) = request.cookie {
-                req = req.header("Cookie", c);
-            }
-            if let Some(a) = &authorization {
-                req = req.header("Authorization", a);
-            }
-            let before = self.connections.load(Ordering::SeqCst);
-            let sent = match body {
-                Some(b) => req.send(b),
-                None => req.send_empty(),
+                Ok(a) => a,
             };
-            let mut resp = sent.map_err(from_ureq)?;
-            let conn = self.connections.load(Ordering::SeqCst);
-            let new_connection = conn != before;
-            if new_connection {
-                log::debug!("session uses connection #{conn} to {}", url.host());
+            if self.core.must_close() {
+                self.close();
             }
-            self.last_conn = conn;
-
-            let status = resp.status().as_u16();
-            let set_cookie: Vec<String> = resp
-                .headers()
-                .get_all("set-cookie")
-                .iter()
-                .filter_map(|v| v.to_str().ok().map(str::to_string))
-                .collect();
-            self.last_close = resp
-                .headers()
-                .get_all("connection")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")));
-            let challenges: Vec<String> = resp
-                .headers()
-                .get_all("www-authenticate")
-                .iter()
-                .filter_map(|v| v.to_str().ok().map(str::to_string))
-                .collect();
-            let location = resp
-                .headers()
-                .get("location")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            // Read the whole body, also for a 401 or a 3xx: only a fully read response
-            // returns the connection to the pool, and the 401 retry must reuse it.
-            let body_bytes = resp
-                .body_mut()
-                .with_config()
-                .limit(self.config.max_response_body)
-                .read_to_vec()
-                .map_err(from_ureq)?;
-
-            if status == 401 {
-                auth_rounds += 1;
-                self.handle_challenge(&challenges, sent_credentials, conn, auth_rounds)?;
-                continue;
-            }
-            return Ok(HttpResponse {
-                status,
-                body: body_bytes,
-                set_cookie,
-                location,
-            });
-        }
-    }
-
-    /// The `Authorization` header for the next request, if any.
-    fn authorization(&mut self, url: &Url, body: &[u8]) -> Option<String> {
-        let creds = self.credentials.as_ref()?;
-        match &mut self.auth {
-            AuthState::None => None,
-            AuthState::Basic => Some(auth::basic_authorization(creds)),
-            AuthState::Digest(d) => {
-                d.nc = d.nc.saturating_add(1);
-                Some(auth::digest_authorization(
-                    creds,
-                    &d.challenge,
-                    &DigestRequest {
-                        method: "POST",
-                        uri: url.request_target(),
-                        body,
-                        cnonce: &d.cnonce,
-                        nc: d.nc,
-                    },
-                ))
+            match attempt {
+                Attempt::Done(r) => return Ok(r),
+                Attempt::Resend => {}
+                Attempt::Stale(e) => {
+                    self.close();
+                    if fresh || retried {
+                        return Err(e);
+                    }
+                    // An idle keep-alive connection the ACS dropped: once more on a new one.
+                    retried = true;
+                    self.core.retry_on_new_connection(body)?;
+                }
             }
         }
     }
 
-    /// Decide what a 401 means: answer a challenge, or fail the session.
-    fn handle_challenge(
-        &mut self,
-        header_values: &[String],
-        sent_credentials: bool,
-        conn: u64,
-        rounds: u32,
-    ) -> Result<(), Error> {
-        if self.credentials.is_none() {
-            return Err(Error::Authentication(
-                "the ACS requires authentication and no credentials are configured".into(),
-            ));
+    fn close(&mut self) {
+        if self.stream.take().is_some() {
+            self.core.connection_lost();
         }
-        let challenges = auth::parse_challenges(header_values.iter().map(String::as_str));
-        let chosen = auth::choose(&challenges);
-        if sent_credentials {
-            // A 401 after credentials is a failed session (TR-069 §3.4, §3.7.1.4), except when the
-            // nonce was not the server's to judge: it came from another connection (GenieACS
-            // binds nonces to the TCP connection) or the server says it went stale.
-            let retry_ok = match (&self.auth, &chosen) {
-                (AuthState::Digest(d), Some(Chosen::Digest(new))) => {
-                    (new.stale || d.conn != conn) && rounds <= 2
+        self.input.clear();
+        self.abort.set_socket(None);
+    }
+
+    /// Write the request and read until the core has an answer.
+    fn attempt(&mut self, body: &[u8], deadline: Instant) -> Result<Attempt, Error> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(Error::Io(Detail::new("no connection")));
+        };
+        let timeout = remaining(deadline)?;
+        stream
+            .tcp()
+            .set_write_timeout(Some(timeout))
+            .map_err(from_io)?;
+        let written = write_all(stream, self.core.head())
+            .and_then(|_| write_all(stream, body))
+            .and_then(|_| stream.flush());
+        if let Err(e) = written {
+            return Ok(Attempt::Stale(from_io(e)));
+        }
+        let mut got_any = false;
+        let chunk = self.core.config().io_buffer_size.clamp(4096, 1 << 20);
+        loop {
+            if !self.input.is_empty() {
+                let (used, r) = self.core.receive(&self.input, body)?;
+                self.input.drain(..used);
+                match r {
+                    Received::More => {}
+                    Received::Resend => return Ok(Attempt::Resend),
+                    Received::Response(r) => return Ok(Attempt::Done(r)),
                 }
-                // Pre-emptive Basic over TLS (TR-069 §3.4 SHOULD) met an ACS that wants Digest:
-                // its first challenge is answered, as if nothing had been sent.
-                (AuthState::Basic, Some(Chosen::Digest(_))) => self.basic_unchallenged,
-                _ => false,
-            };
-            self.basic_unchallenged = false;
-            if !retry_ok {
-                return Err(Error::Authentication(
-                    "the ACS rejected the credentials".into(),
-                ));
             }
-        }
-        if rounds > 2 {
-            return Err(Error::Authentication(
-                "too many challenges for one request".into(),
-            ));
-        }
-        match chosen {
-            Some(Chosen::Digest(challenge)) => {
-                self.auth = AuthState::Digest(DigestState {
-                    challenge,
-                    cnonce: fresh_cnonce(&mut self.rng),
-                    nc: 0,
-                    conn,
-                });
-                Ok(())
-            }
-            Some(Chosen::Basic) => {
-                // TR-069 §3.4: the ACS chooses the scheme; Basic without TLS is the ACS's
-                // choice (it MUST NOT make it), so it is answered but logged.
-                if !self.url.is_https() {
-                    log::warn!("the ACS asks for Basic authentication over plain HTTP");
+            let timeout = remaining(deadline)?;
+            stream
+                .tcp()
+                .set_read_timeout(Some(timeout))
+                .map_err(from_io)?;
+            let old = self.input.len();
+            self.input.resize(old + chunk, 0);
+            let n = stream.read(&mut self.input[old..]);
+            self.input.truncate(old + *n.as_ref().unwrap_or(&0));
+            match n {
+                Ok(0) if !got_any => {
+                    return Ok(Attempt::Stale(Error::Io(Detail::new(
+                        "the ACS closed the connection before answering",
+                    ))))
                 }
-                self.auth = AuthState::Basic;
-                Ok(())
+                Ok(0) => {
+                    return match self.core.end_of_input(body)? {
+                        Received::Response(r) => Ok(Attempt::Done(r)),
+                        Received::Resend => Ok(Attempt::Resend),
+                        Received::More => Err(Error::Io(Detail::new("connection closed"))),
+                    }
+                }
+                Ok(_) => got_any = true,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if !got_any && is_reset(&e) => return Ok(Attempt::Stale(from_io(e))),
+                Err(e) => return Err(from_io(e)),
             }
-            None => Err(Error::Authentication(
-                "the ACS offered no supported authentication scheme".into(),
-            )),
         }
+    }
+
+    /// Open the connection to the session's URL (TCP, then TLS for https).
+    fn connect(&mut self, deadline: Instant) -> Result<Stream, Error> {
+        let url = self.core.url().clone();
+        let (host, port) = (url.host().to_owned(), url.port());
+        let addrs = match &self.resolved {
+            Some((h, p, a)) if *h == host && *p == port => a.clone(),
+            _ => {
+                let a = resolve(&host, port)?;
+                self.resolved = Some((host.clone(), port, a.clone()));
+                a
+            }
+        };
+        let connect_timeout = self.core.config().connect_timeout;
+        let mut last = None;
+        let mut sock = None;
+        for addr in addrs {
+            let t = remaining(deadline)?.min(connect_timeout);
+            match TcpStream::connect_timeout(&addr, t) {
+                Ok(s) => {
+                    sock = Some(s);
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let sock = match (sock, last) {
+            (Some(s), _) => s,
+            (None, Some(e)) => {
+                let make: fn(Detail) -> Error = match e.kind() {
+                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => Error::Timeout,
+                    _ => Error::Connect,
+                };
+                return Err(make(Detail::with_source(format!("{host}:{port}: {e}"), e)));
+            }
+            (None, None) => return Err(Error::Dns(Detail::new(format!("{host}: no address")))),
+        };
+        // Head and body are written separately: without TCP_NODELAY Nagle would hold the
+        // body until the head is acknowledged.
+        sock.set_nodelay(true).map_err(from_io)?;
+        self.abort.set_socket(sock.try_clone().ok());
+        if self.abort.aborted() {
+            return Err(Error::Shutdown);
+        }
+        if !url.is_https() {
+            return Ok(Stream::Plain(sock));
+        }
+        let config = match &self.tls_config {
+            Some(c) => c.clone(),
+            None => {
+                let c = self.tls.client_config()?;
+                self.tls_config = Some(c.clone());
+                c
+            }
+        };
+        let timeout = remaining(deadline)?.min(connect_timeout);
+        sock.set_read_timeout(Some(timeout)).map_err(from_io)?;
+        sock.set_write_timeout(Some(timeout)).map_err(from_io)?;
+        let conn = rustls::ClientConnection::new(config, crate::tls::server_name(&host)?)
+            .map_err(|e| Error::Tls(Detail::with_source(e.to_string(), e)))?;
+        let mut tls = rustls::StreamOwned::new(conn, sock);
+        // The handshake completes before any request is written (TR-069 §3.3: on failure
+        // do not send the Inform).
+        while tls.conn.is_handshaking() {
+            tls.conn.complete_io(&mut tls.sock).map_err(from_io)?;
+        }
+        Ok(Stream::Tls(Box::new(tls)))
     }
 }
 
-/// Aborts the I/O of one [`HttpSession`] from another thread (used by the driver's shutdown).
-#[derive(Debug, Clone)]
-pub struct SessionAbort(ureq::Agent);
+/// The addresses of `host` (an IP literal needs no lookup).
+pub fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let addrs: Vec<SocketAddr> = (bare, port)
+        .to_socket_addrs()
+        .map_err(|e| Error::Dns(Detail::with_source(format!("{host}: {e}"), e)))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(Error::Dns(Detail::new(format!("{host}: no address"))));
+    }
+    Ok(addrs)
+}
+
+fn remaining(deadline: Instant) -> Result<Duration, Error> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(Error::Timeout(Detail::new("no complete answer in time")));
+    }
+    Ok(left)
+}
+
+fn write_all(w: &mut Stream, mut data: &[u8]) -> std::io::Result<()> {
+    while !data.is_empty() {
+        match w.write(data) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+fn is_reset(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::BrokenPipe
+    )
+}
+
+/// Aborts the I/O of one [`HttpSession`] from another thread (used by the driver's shutdown
+/// and the fleet's stop).
+#[derive(Debug, Clone, Default)]
+pub struct SessionAbort(Arc<AbortState>);
+
+#[derive(Debug, Default)]
+struct AbortState {
+    aborted: AtomicBool,
+    socket: Mutex<Option<TcpStream>>,
+}
 
 impl SessionAbort {
-    /// Close the session's connections; a POST blocked on them fails at once.
+    /// Close the session's connection; a POST blocked on it fails at once and later POSTs
+    /// fail with [`Error::Shutdown`].
     pub fn abort(&self) {
-        self.0.clone().shutdown();
+        self.0.aborted.store(true, Ordering::SeqCst);
+        if let Some(s) = self
+            .0
+            .socket
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
     }
-}
 
-/// A fresh client nonce: 16 hex digits (64 bits) from the session's RNG.
-fn fresh_cnonce(rng: &mut ChaCha8Rng) -> String {
-    format!("{:016x}", rng.random::<u64>())
-}
+    fn aborted(&self) -> bool {
+        self.0.aborted.load(Ordering::SeqCst)
+    }
 
-/// The URL of a POST: http or https, no user information (the one URL parser,
-/// [`cwmp_model::Url`]).
-pub(crate) fn parse_url(url: &str) -> Result<Url, Error> {
-    Url::parse_http(url)
-        .map_err(|e| Error::InvalidConfig(Detail::with_source(format!("ACS URL {url:?}: {e}"), e)))
-}
-
-/// The authentication state a session (or a new origin) starts with: pre-emptive Basic over
-/// TLS when credentials are configured (TR-069 §3.4), else none until challenged.
-fn initial_auth(
-    credentials: &Option<Credentials>,
-    url: &Url,
-    config: &TransportConfig,
-) -> AuthState {
-    match (
-        credentials,
-        url.is_https() && config.preemptive_basic_over_tls,
-    ) {
-        (Some(_), true) => AuthState::Basic,
-        _ => AuthState::None,
+    fn set_socket(&self, s: Option<TcpStream>) {
+        *self.0.socket.lock().unwrap_or_else(|p| p.into_inner()) = s;
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::http1::parse_url;
 
     #[test]
     fn post_urls_are_http_without_user_information() {
