@@ -28,13 +28,18 @@ struct Fleet {
 
 impl Fleet {
     fn new(acs_url: &str, fleet: &str) -> Fleet {
+        Fleet::with_items(acs_url, fleet, "")
+    }
+
+    /// A fleet whose phones also get `items` (TOML lines of `[items]`).
+    fn with_items(acs_url: &str, fleet: &str, items: &str) -> Fleet {
         let dir = tempfile::tempdir().expect("tempdir");
         let cfg = format!(
             "state-dir = \"state\"\nconnection-request-address = \"127.0.0.1:0\"\n\
              connection-request-burst = 100\n\
              [items]\nacs-server-address = \"{acs_url}\"\nacs-periodic-inform-enabled = false\n\
              acs-retry-min-wait-interval = 5\nacs-retry-interval-multiplier = 2000\n\
-             acs-request-password = \"{CR_PASSWORD}\"\n[fleet]\n{fleet}\n"
+             acs-request-password = \"{CR_PASSWORD}\"\n{items}\n[fleet]\n{fleet}\n"
         );
         std::fs::write(dir.path().join("fleet.toml"), cfg).expect("config");
         Fleet {
@@ -381,4 +386,63 @@ fn duration_ends_the_run_with_a_summary() {
     fleet.start(&["--duration", "3"]);
     assert!(fleet.wait(), "{}", fleet.log());
     assert_eq!(fleet.summary()["phones"], 5);
+}
+
+/// The event loop's TLS and authentication. Over HTTPS: 30 phones trust the ACS through the
+/// CA in their items and send Basic pre-emptively (TR-069 §3.4), which this ACS accepts as
+/// GenieACS does. Over plain HTTP: every first POST is challenged with Digest and answered on
+/// the same connection. Every phone bootstraps once, and no session fails.
+#[test]
+fn https_and_digest_through_the_event_loop() {
+    for https in [true, false] {
+        let mut builder = FakeAcs::builder()
+            .digest_auth("fleet-user", "fleet-secret")
+            .max_connections(256);
+        if https {
+            builder = builder.https();
+        }
+        let acs = builder.start().expect("acs");
+        let ca = match acs.ca() {
+            Some(ca) => format!(
+                "acs-server-ca-certificate-1 = \'\'\'\n{}\'\'\'",
+                ca.cert_pem()
+            ),
+            None => String::new(),
+        };
+        let mut fleet = Fleet::with_items(
+            acs.url(),
+            "count = 30\nboot-rate = 1000\nmax-sessions = 8",
+            &format!("acs-username = \"fleet-user\"\nacs-password = \"fleet-secret\"\n{ca}"),
+        );
+        fleet.start(&[]);
+        wait_sessions(&acs, 30, &fleet);
+        fleet.terminate();
+        let sessions = acs.sessions();
+        let serials: BTreeSet<String> = sessions.iter().map(serial).collect();
+        assert_eq!(serials.len(), 30, "https {https}: {}", fleet.log());
+        assert!(sessions
+            .iter()
+            .all(|s| codes(s).contains(&"0 BOOTSTRAP".to_string())));
+        let scheme = if https { "Basic " } else { "Digest " };
+        let requests = acs.requests();
+        let authorized = requests
+            .iter()
+            .filter(|r| {
+                r.header("authorization")
+                    .is_some_and(|a| a.starts_with(scheme))
+            })
+            .count();
+        assert!(
+            authorized >= 30,
+            "https {https}: {authorized} requests with {scheme}"
+        );
+        if !https {
+            assert!(requests.iter().all(|r| !r
+                .header("authorization")
+                .is_some_and(|a| a.contains("fleet-secret"))));
+        }
+        let summary = fleet.summary();
+        assert_eq!(summary["sessions_by_outcome"]["ok"], 30, "{summary}");
+        assert_eq!(acs.tls_failures(), 0);
+    }
 }

@@ -20,7 +20,7 @@
 
 use super::config::Identities;
 use super::stats::Stats;
-use super::Event;
+use super::{Event, EventSender};
 use cwmp_connreq::{
     parse_request, ConnectionRequestServer, Credentials, RateLimiter, RequestError, Response,
     MAX_HEAD_SIZE,
@@ -29,7 +29,6 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -54,7 +53,7 @@ pub struct CrTable {
     servers: Mutex<HashMap<u32, ConnectionRequestServer>>,
     burst: u32,
     refill: Duration,
-    events: Mutex<Sender<Event>>,
+    events: EventSender,
     stats: Arc<Stats>,
     stop: Arc<AtomicBool>,
     active: AtomicUsize,
@@ -72,7 +71,7 @@ impl CrTable {
         ids: Identities,
         burst: u32,
         refill: Duration,
-        events: Sender<Event>,
+        events: EventSender,
         stats: Arc<Stats>,
         stop: Arc<AtomicBool>,
     ) -> CrTable {
@@ -84,7 +83,7 @@ impl CrTable {
             servers: Mutex::new(HashMap::new()),
             burst,
             refill,
-            events: Mutex::new(events),
+            events,
             stats,
             stop,
             active: AtomicUsize::new(0),
@@ -256,8 +255,7 @@ fn serve(mut stream: TcpStream, table: &CrTable) {
             return;
         }
         if let Some(k) = tell {
-            let tx = table.events.lock().unwrap_or_else(|p| p.into_inner());
-            let _ = tx.send(Event::ConnectionRequest(k));
+            table.events.send(Event::ConnectionRequest(k));
         }
         if !reply.keep_alive {
             return;

@@ -2,56 +2,64 @@
 //! an ACS.
 //!
 //! ```text
-//!            ┌──────────────── scheduler (the calling thread) ────────────────┐
-//!  boot-rate │ table: Idle(phone) | Busy | not booted     timer heap (deadline, │
-//!  ────────► │ phone) over every idle phone's poll_timeout; due → Timeout input │
-//!            │ drain (FleetPhone::drain): persist, reboot, reset handled here;  │
-//!            │ SendPost / Download → the phone goes to a worker                 │
-//!            └───────▲──────────────────────────────┬─────────────────────────┘
-//!                    │ Event::Back(phone)           │ jobs (bounded by max-sessions
-//!                    │ Event::ConnectionRequest(k)  ▼ workers: ≤ max-sessions in flight)
-//!   connection-request listener           session workers: the session's POSTs over one
-//!   (one port, path /cr/<serial>)         keep-alive HttpSession, or a download, then back
+//!              ┌──────────────────── event loop (the calling thread) ────────────────────┐
+//!   boot-rate  │ table: phone k = Idle | in a session | at a download worker | not booted │
+//!   ─────────► │ timer heap over idle phones' poll_timeout; due → Input::Timeout          │
+//!              │ mio poll: phone k's connection is token k; readiness → on_ready → the    │
+//!              │ session's sans-IO HTTP core → Input::HttpResponse → drain → next POST    │
+//!              │ POST deadlines heap; ≤ max-sessions sessions, the rest wait their turn   │
+//!              └──────▲──────────────────────────────────────────┬──────────────────────┘
+//!                     │ Event::ConnectionRequest(k), Event::Back  │ Job::Download
+//!                     │ (channel + mio waker)                     ▼
+//!   connection-request listener (one port,       download workers (blocking fetch,
+//!   path /cr/<serial>, Digest per phone)          verify, install; then back)
 //! ```
 //!
 //! * Each phone is a sans-IO [`cwmp_engine::Agent`] over its own Desk Phone store
 //!   ([`phone::FleetPhone`]); the data model is loaded once and shared
 //!   ([`cwmp_model::SharedSchema`]), so an idle phone costs its agent, its changed items and a
 //!   timer-heap entry.
-//! * No thread per phone: one scheduler, `max-sessions` workers, one listener thread (plus a
-//!   short-lived thread per connection-request connection, at most 64).
-//! * A phone does one thing at a time: while a worker has it (a session or a download), a
-//!   connection request for it is held and delivered when it is back (one session for
+//! * No thread per phone and none per session: one event loop drives every session's
+//!   non-blocking connection ([`net::Conn`]) through the same sans-IO HTTP core the single
+//!   phone uses ([`cwmp_client::http1::SessionHttp`]); downloads go to a few workers; one
+//!   listener thread (plus a short-lived thread per connection-request connection, at most
+//!   64).
+//! * A phone does one thing at a time: while it is in a session or downloading, a
+//!   connection request for it is held and delivered when it is free (one session for
 //!   several requests, as TR-069 §3.2.2 allows).
-//! * SIGTERM / SIGINT (or `--duration`): sessions in flight are aborted, the summary is
-//!   written, exit 0 within a few seconds.
+//! * SIGTERM / SIGINT (or `--duration`): sessions in flight fail as "stopping", the summary
+//!   is written, exit 0 within a few seconds.
 
 pub mod config;
 pub mod connreq;
+pub mod net;
 pub mod phone;
 pub mod stats;
 pub mod transfer;
 
 use crate::fleet::config::{FleetConfig, Identities, Shard, StateMode};
-use crate::fleet::phone::{FleetPhone, Job};
+use crate::fleet::phone::{FleetPhone, Job, Post};
 use crate::fleet::stats::Stats;
-use cwmp_client::{SessionAbort, TransportConfig};
+use cwmp_client::TransportConfig;
 use cwmp_engine::{AgentConfig, Input};
 use cwmp_model::{DateTime, SharedSchema};
 use deskphone_datamodel::DeskPhoneModel;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often the progress line is printed.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
-/// How long a stop waits for sessions in flight to come back.
+/// How long a stop waits for downloads in flight to come back.
 const STOP_GRACE: Duration = Duration::from_secs(2);
+/// Download workers at most (fewer when max-sessions is smaller).
+const DOWNLOAD_WORKERS: usize = 16;
 
 /// The command line of `cpe-agent fleet`.
 #[derive(Debug, Clone)]
@@ -118,8 +126,14 @@ pub struct Shared {
     pub stop: Arc<AtomicBool>,
     /// Per-process seed.
     pub seed: u64,
-    aborts: Mutex<Vec<(std::thread::ThreadId, SessionAbort)>>,
+    /// ACS host names looked up (the loop must not block on DNS for every session).
+    resolved: Mutex<HashMap<(String, u16), (SocketAddr, Instant)>>,
+    /// rustls configurations by certificate items (phones with the same items share one).
+    tls_configs: Mutex<HashMap<String, Arc<rustls::ClientConfig>>>,
 }
+
+/// How long a looked-up ACS address is used before it is looked up again.
+const DNS_TTL: Duration = Duration::from_secs(60);
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -149,38 +163,53 @@ impl Shared {
         Some(phone::anchor_time(offset))
     }
 
-    fn register_abort(&self, a: SessionAbort) {
-        let mut v = self.aborts.lock().unwrap_or_else(|p| p.into_inner());
-        let id = std::thread::current().id();
-        v.retain(|(t, _)| *t != id);
-        v.push((id, a));
-        if self.stopping() {
-            for (_, a) in v.iter() {
-                a.abort();
+    /// The address to connect to for `host:port`: an IP literal as it is, a name looked up
+    /// at most once a minute (the first address).
+    pub fn resolve(&self, host: &str, port: u16) -> Result<SocketAddr, cwmp_client::Error> {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+            return Ok(SocketAddr::new(ip, port));
+        }
+        let key = (bare.to_owned(), port);
+        let mut cache = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((a, at)) = cache.get(&key) {
+            if at.elapsed() < DNS_TTL {
+                return Ok(*a);
             }
         }
-    }
-
-    fn unregister_abort(&self) {
-        let id = std::thread::current().id();
-        self.aborts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|(t, _)| *t != id);
-    }
-
-    fn abort_all(&self) {
-        for (_, a) in self.aborts.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-            a.abort();
+        let addr = cwmp_client::resolve(bare, port)?[0];
+        if cache.len() > 1024 {
+            cache.clear();
         }
+        cache.insert(key, (addr, Instant::now()));
+        Ok(addr)
+    }
+
+    /// The rustls configuration for certificate items `key` (built by `build` once).
+    pub fn tls_config(
+        &self,
+        key: &str,
+        build: impl FnOnce() -> Result<Arc<rustls::ClientConfig>, cwmp_client::Error>,
+    ) -> Result<Arc<rustls::ClientConfig>, cwmp_client::Error> {
+        let mut cache = self.tls_configs.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = cache.get(key) {
+            return Ok(c.clone());
+        }
+        let c = build()?;
+        if cache.len() > 256 {
+            cache.clear();
+        }
+        cache.insert(key.to_owned(), c.clone());
+        Ok(c)
     }
 }
 
 enum Slot {
     NotBooted,
+    /// In the loop's hands: idle, or in a session the loop drives.
     Idle(Box<FleetPhone>),
-    /// With a worker; `true` when a connection request waits for it.
-    Busy(bool),
+    /// With a download worker.
+    Busy,
     /// Could not be started (its error was logged).
     Failed,
 }
@@ -206,6 +235,10 @@ pub fn run(cfg: FleetConfig, opts: FleetOptions) -> Result<(), String> {
     start_signal_thread(stop.clone())?;
     let stats = Arc::new(Stats::new(ids.len() as u64));
     let (tx, rx) = mpsc::channel::<Event>();
+    let poll = mio::Poll::new().map_err(|e| format!("event loop: {e}"))?;
+    let waker =
+        Arc::new(mio::Waker::new(poll.registry(), WAKER).map_err(|e| format!("event loop: {e}"))?);
+    let tx = EventSender { tx, waker };
 
     let (connreq, cr_base) = match cfg.phone.connection_request_address {
         Some(addr) => {
@@ -299,20 +332,20 @@ pub fn run(cfg: FleetConfig, opts: FleetOptions) -> Result<(), String> {
         stats: stats.clone(),
         stop: stop.clone(),
         seed: cwmp_client::os_seed(),
-        aborts: Mutex::new(Vec::new()),
+        resolved: Mutex::new(HashMap::new()),
+        tls_configs: Mutex::new(HashMap::new()),
     });
 
-    let (job_tx, job_rx) = mpsc::channel::<(Box<FleetPhone>, Job)>();
+    // Downloads block (fetch, verify, install): a few workers, at most max-sessions.
+    let (job_tx, job_rx) = mpsc::channel::<(Box<FleetPhone>, cwmp_engine::DownloadRequest)>();
     let job_rx = Arc::new(Mutex::new(job_rx));
-    let mut workers = Vec::new();
-    for i in 0..cfg.fleet.max_sessions {
+    for i in 0..cfg.fleet.max_sessions.clamp(1, DOWNLOAD_WORKERS) {
         let (sh, rx, back) = (sh.clone(), job_rx.clone(), tx.clone());
-        let w = std::thread::Builder::new()
-            .name(format!("fleet-worker-{i}"))
+        std::thread::Builder::new()
+            .name(format!("fleet-download-{i}"))
             .stack_size(512 * 1024)
-            .spawn(move || worker(&sh, &rx, &back))
-            .map_err(|e| format!("session worker: {e}"))?;
-        workers.push(w);
+            .spawn(move || download_worker(&sh, &rx, &back))
+            .map_err(|e| format!("download worker: {e}"))?;
     }
     drop(tx);
     let started = Instant::now();
@@ -325,25 +358,33 @@ pub fn run(cfg: FleetConfig, opts: FleetOptions) -> Result<(), String> {
         cfg.fleet.max_sessions,
         cfg.fleet.state
     );
+    let n = sh.ids.len();
     let mut sched = Scheduler {
         sh: sh.clone(),
-        slots: (0..sh.ids.len()).map(|_| Slot::NotBooted).collect(),
-        armed: vec![None; sh.ids.len()],
+        poll,
+        slots: (0..n).map(|_| Slot::NotBooted).collect(),
+        armed: vec![None; n],
         heap: BinaryHeap::new(),
-        jobs: job_tx,
+        io_heap: BinaryHeap::new(),
+        downloads: job_tx,
         busy: 0,
+        in_session: vec![false; n],
+        sessions: 0,
+        max_sessions: cfg.fleet.max_sessions.max(1),
+        waiting: VecDeque::new(),
+        cr_pending: vec![false; n],
     };
     sched.run(&rx, started, cfg.fleet.boot_rate, opts.duration);
 
-    // Stop: abort sessions in flight, wait briefly for the workers' phones.
+    // Stop: sessions on the wire fail as "stopping"; wait briefly for the downloads.
     stop.store(true, Ordering::SeqCst);
-    sh.abort_all();
+    sched.stop();
     let grace = Instant::now() + STOP_GRACE;
     while sched.busy > 0 && Instant::now() < grace {
         match rx.recv_timeout(Duration::from_millis(50)) {
             Ok(Event::Back(_)) => sched.busy -= 1,
             Ok(_) => {}
-            Err(RecvTimeoutError::Timeout) => sh.abort_all(),
+            Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
     }
@@ -393,34 +434,69 @@ fn write_summary(
     Ok(())
 }
 
-fn worker(sh: &Shared, rx: &Mutex<Receiver<(Box<FleetPhone>, Job)>>, back: &Sender<Event>) {
+/// The poll token of the waker (events from the listener and the download workers).
+const WAKER: mio::Token = mio::Token(usize::MAX);
+
+/// Sends an [`Event`] to the event loop and wakes its poll.
+#[derive(Clone)]
+pub struct EventSender {
+    tx: Sender<Event>,
+    waker: Arc<mio::Waker>,
+}
+
+impl std::fmt::Debug for EventSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventSender").finish_non_exhaustive()
+    }
+}
+
+impl EventSender {
+    /// Deliver `ev` (dropped when the loop is gone).
+    pub fn send(&self, ev: Event) {
+        if self.tx.send(ev).is_ok() {
+            let _ = self.waker.wake();
+        }
+    }
+}
+
+fn download_worker(
+    sh: &Shared,
+    rx: &Mutex<Receiver<(Box<FleetPhone>, cwmp_engine::DownloadRequest)>>,
+    back: &EventSender,
+) {
     loop {
         let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-        let Ok((mut phone, job)) = next else { return };
+        let Ok((mut phone, req)) = next else { return };
         sh.stats.job_started();
-        let mut job = Some(job);
-        while let Some(j) = job.take() {
-            match j {
-                Job::Post(post) => phone.post(sh, post),
-                Job::Download(req) => transfer::perform(&mut phone, sh, req),
-            }
-            job = phone.drain(sh);
-        }
+        transfer::perform(&mut phone, sh, req);
         sh.stats.job_finished();
-        if back.send(Event::Back(phone)).is_err() {
-            return;
-        }
+        back.send(Event::Back(phone));
     }
 }
 
 struct Scheduler {
     sh: Arc<Shared>,
+    poll: mio::Poll,
     slots: Vec<Slot>,
     /// The deadline each idle phone's heap entry stands for (stale entries are skipped).
     armed: Vec<Option<Instant>>,
+    /// Engine timers of idle phones.
     heap: BinaryHeap<Reverse<(Instant, u32)>>,
-    jobs: Sender<(Box<FleetPhone>, Job)>,
+    /// Deadlines of POSTs on the wire (an entry is stale when the phone's POST is not that
+    /// one any more).
+    io_heap: BinaryHeap<Reverse<(Instant, u32)>>,
+    downloads: Sender<(Box<FleetPhone>, cwmp_engine::DownloadRequest)>,
+    /// Phones with a download worker.
     busy: usize,
+    /// Phones in a session (counted against `max-sessions`).
+    in_session: Vec<bool>,
+    sessions: usize,
+    max_sessions: usize,
+    /// Sessions waiting for a slot, with their first POST.
+    waiting: VecDeque<(u32, Post)>,
+    /// A connection request for a phone in a session or at a download worker, delivered
+    /// when it is free (one session for several requests, TR-069 §3.2.2).
+    cr_pending: Vec<bool>,
 }
 
 impl Scheduler {
@@ -436,6 +512,7 @@ impl Scheduler {
         let end = duration.map(|d| started + d);
         let mut next_progress = started + PROGRESS_EVERY;
         let mut last = (started, 0u64);
+        let mut events = mio::Events::with_capacity(1024);
         loop {
             let now = Instant::now();
             if self.sh.stopping() || end.is_some_and(|e| now >= e) {
@@ -443,25 +520,16 @@ impl Scheduler {
             }
             // Boot the phones whose time has come.
             let due = ((now - started).as_secs_f64() * boot_rate).floor() as usize + 1;
-            // At most 1,000 per turn, so a boot storm of 100,000 still serves sessions coming
-            // back, timers and a stop in between.
+            // At most 1,000 per turn, so a boot storm of 100,000 still serves sessions,
+            // timers and a stop in between.
             let mut batch = 0;
             while booted < total.min(due) && batch < 1000 && !self.sh.stopping() {
                 self.boot(booted as u32);
                 booted += 1;
                 batch += 1;
             }
-            // Fire due timers.
-            while let Some(Reverse((t, k))) = self.heap.peek().copied() {
-                if t > now {
-                    break;
-                }
-                self.heap.pop();
-                if self.armed[k as usize] == Some(t) {
-                    self.armed[k as usize] = None;
-                    self.step(k, Input::Timeout);
-                }
-            }
+            self.fire_timers(now);
+            self.admit();
             if now >= next_progress {
                 eprintln!("{}", self.sh.stats.progress_line(&mut last));
                 next_progress = now + PROGRESS_EVERY;
@@ -469,6 +537,9 @@ impl Scheduler {
             // Sleep until the next thing to do, or an event.
             let mut wake = next_progress;
             if let Some(Reverse((t, _))) = self.heap.peek() {
+                wake = wake.min(*t);
+            }
+            if let Some(Reverse((t, _))) = self.io_heap.peek() {
                 wake = wake.min(*t);
             }
             if booted < total {
@@ -481,20 +552,64 @@ impl Scheduler {
             let wait = wake
                 .saturating_duration_since(Instant::now())
                 .min(Duration::from_millis(200));
-            match rx.recv_timeout(wait) {
-                Ok(ev) => {
-                    self.event(ev);
-                    // Take what else is waiting, bounded, before looking at timers again.
-                    for _ in 0..1024 {
-                        match rx.try_recv() {
-                            Ok(ev) => self.event(ev),
-                            Err(_) => break,
-                        }
-                    }
+            if let Err(e) = self.poll.poll(&mut events, Some(wait)) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    log::error!("fleet event loop: {e}");
+                    return;
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
             }
+            for ev in events.iter() {
+                if ev.token() == WAKER {
+                    continue;
+                }
+                self.ready(ev.token().0 as u32);
+            }
+            // Events from the listener and the download workers, bounded per turn.
+            for _ in 0..4096 {
+                match rx.try_recv() {
+                    Ok(ev) => self.event(ev),
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some(Reverse((t, k))) = self.heap.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.heap.pop();
+            if self.armed[k as usize] == Some(t) {
+                self.armed[k as usize] = None;
+                self.step(k, Input::Timeout);
+            }
+        }
+        while let Some(Reverse((t, k))) = self.io_heap.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.io_heap.pop();
+            if let Slot::Idle(phone) = &mut self.slots[k as usize] {
+                if phone.post_in_flight() == Some(t) {
+                    let e = cwmp_client::Error::Timeout(cwmp_client::Detail::new(
+                        "no complete answer from the ACS in time",
+                    ));
+                    phone.finish_post(&self.sh, self.poll.registry(), Err(e));
+                    self.pump(k);
+                }
+            }
+        }
+    }
+
+    /// Readiness on phone k's connection.
+    fn ready(&mut self, k: u32) {
+        let Some(Slot::Idle(phone)) = self.slots.get_mut(k as usize) else {
+            return;
+        };
+        if let Some(result) = phone.on_ready(&self.sh, self.poll.registry()) {
+            phone.finish_post(&self.sh, self.poll.registry(), result);
+            self.pump(k);
         }
     }
 
@@ -503,20 +618,19 @@ impl Scheduler {
             Event::Back(phone) => {
                 self.busy -= 1;
                 let k = phone.k;
-                let pending = matches!(self.slots[k as usize], Slot::Busy(true));
                 self.slots[k as usize] = Slot::Idle(phone);
-                let input = if pending {
-                    Input::ConnectionRequest
-                } else {
-                    Input::Timeout
-                };
-                self.step(k, input);
+                self.pump(k);
             }
-            Event::ConnectionRequest(k) => match self.slots.get_mut(k as usize) {
-                Some(Slot::Idle(_)) => self.step(k, Input::ConnectionRequest),
-                Some(Slot::Busy(pending)) => *pending = true,
-                _ => {}
-            },
+            Event::ConnectionRequest(k) => {
+                let i = k as usize;
+                match self.slots.get(i) {
+                    Some(Slot::Idle(_)) if !self.in_session[i] => {
+                        self.step(k, Input::ConnectionRequest)
+                    }
+                    Some(Slot::Idle(_) | Slot::Busy) => self.cr_pending[i] = true,
+                    _ => {}
+                }
+            }
         }
     }
 
@@ -534,35 +648,153 @@ impl Scheduler {
         }
     }
 
-    /// Feed `input` to idle phone k, drain, and either re-arm its timer or hand it to a
-    /// worker.
+    /// Feed `input` to phone k and act on what follows.
     fn step(&mut self, k: u32, input: Input) {
-        let slot = std::mem::replace(&mut self.slots[k as usize], Slot::Busy(false));
-        let Slot::Idle(mut phone) = slot else {
-            self.slots[k as usize] = slot;
+        let Some(Slot::Idle(phone)) = self.slots.get_mut(k as usize) else {
             return;
         };
         phone.input(&self.sh, input);
-        match phone.drain(&self.sh) {
-            Some(job) => {
-                self.busy += 1;
-                self.armed[k as usize] = None;
-                if let Err(mpsc::SendError((phone, _))) = self.jobs.send((phone, job)) {
-                    self.busy -= 1;
-                    self.slots[k as usize] = Slot::Idle(phone);
+        self.pump(k);
+    }
+
+    /// Act on phone k's outputs until it waits for I/O, a slot, or a timer.
+    fn pump(&mut self, k: u32) {
+        let i = k as usize;
+        loop {
+            let Some(Slot::Idle(phone)) = self.slots.get_mut(i) else {
+                return;
+            };
+            match phone.drain(&self.sh) {
+                Some(Job::Post(post)) => {
+                    self.armed[i] = None;
+                    if !self.in_session[i] {
+                        if self.sessions >= self.max_sessions {
+                            self.waiting.push_back((k, post));
+                            return;
+                        }
+                        self.enter_session(k);
+                    }
+                    if self.launch(k, post) {
+                        return;
+                    }
+                }
+                Some(Job::Download(req)) => {
+                    self.armed[i] = None;
+                    self.leave_session(k);
+                    let Slot::Idle(phone) = std::mem::replace(&mut self.slots[i], Slot::Busy)
+                    else {
+                        return;
+                    };
+                    self.busy += 1;
+                    if let Err(mpsc::SendError((phone, _))) = self.downloads.send((phone, req)) {
+                        self.busy -= 1;
+                        self.slots[i] = Slot::Idle(phone);
+                        return;
+                    }
+                    return;
+                }
+                None => {
+                    if !phone.in_session() {
+                        phone.close_connection(self.poll.registry());
+                        let cr = std::mem::take(&mut self.cr_pending[i]);
+                        if cr {
+                            phone.input(&self.sh, Input::ConnectionRequest);
+                        }
+                        self.leave_session(k);
+                        if cr {
+                            continue;
+                        }
+                    }
+                    let Some(Slot::Idle(phone)) = self.slots.get_mut(i) else {
+                        return;
+                    };
+                    let deadline = phone.agent.poll_timeout();
+                    if let Some(d) = deadline {
+                        if self.armed[i] != Some(d) {
+                            self.armed[i] = Some(d);
+                            self.heap.push(Reverse((d, k)));
+                        }
+                    } else {
+                        self.armed[i] = None;
+                    }
+                    return;
                 }
             }
-            None => {
-                let deadline = phone.agent.poll_timeout();
-                self.slots[k as usize] = Slot::Idle(phone);
-                if let Some(d) = deadline {
-                    if self.armed[k as usize] != Some(d) {
-                        self.armed[k as usize] = Some(d);
-                        self.heap.push(Reverse((d, k)));
-                    }
-                } else {
-                    self.armed[k as usize] = None;
+        }
+    }
+
+    /// Put phone k's POST on the wire. `false`: it failed at once (already fed to the
+    /// engine), so the phone has more outputs.
+    fn launch(&mut self, k: u32, post: Post) -> bool {
+        let Some(Slot::Idle(phone)) = self.slots.get_mut(k as usize) else {
+            return true;
+        };
+        match phone.begin_post(&self.sh, post, self.poll.registry()) {
+            Ok(()) => {
+                if let Some(d) = phone.post_in_flight() {
+                    self.io_heap.push(Reverse((d, k)));
                 }
+                true
+            }
+            Err(e) => {
+                phone.finish_post(&self.sh, self.poll.registry(), Err(e));
+                false
+            }
+        }
+    }
+
+    fn enter_session(&mut self, k: u32) {
+        if !std::mem::replace(&mut self.in_session[k as usize], true) {
+            self.sessions += 1;
+            self.sh.stats.job_started();
+        }
+    }
+
+    fn leave_session(&mut self, k: u32) {
+        if std::mem::replace(&mut self.in_session[k as usize], false) {
+            self.sessions -= 1;
+            self.sh.stats.job_finished();
+        }
+    }
+
+    /// Start waiting sessions while there are free slots.
+    fn admit(&mut self) {
+        while self.sessions < self.max_sessions {
+            let Some((k, post)) = self.waiting.pop_front() else {
+                return;
+            };
+            self.enter_session(k);
+            if !self.launch(k, post) {
+                self.pump(k);
+            }
+        }
+    }
+
+    /// Stop: every POST on the wire and every waiting session fails as "stopping" (counted
+    /// as such), connections are closed.
+    fn stop(&mut self) {
+        let waiting: Vec<(u32, Post)> = self.waiting.drain(..).collect();
+        for (k, _) in waiting {
+            if let Some(Slot::Idle(phone)) = self.slots.get_mut(k as usize) {
+                phone.finish_post(
+                    &self.sh,
+                    self.poll.registry(),
+                    Err(cwmp_client::Error::Shutdown),
+                );
+                phone.drain(&self.sh);
+            }
+        }
+        for k in 0..self.slots.len() {
+            if let Slot::Idle(phone) = &mut self.slots[k] {
+                if phone.post_in_flight().is_some() {
+                    phone.finish_post(
+                        &self.sh,
+                        self.poll.registry(),
+                        Err(cwmp_client::Error::Shutdown),
+                    );
+                    phone.drain(&self.sh);
+                }
+                phone.close_connection(self.poll.registry());
             }
         }
     }

@@ -1,16 +1,20 @@
 //! One simulated phone of the fleet: a sans-IO [`Agent`] over its own Desk Phone store, and
 //! the one place where engine outputs are handled ([`FleetPhone::drain`]).
 //!
-//! A phone is either idle in the scheduler's table (only its agent and store in memory: no
-//! thread, socket or buffer) or in the hands of one session worker, which does its blocking
-//! I/O (the session's POSTs over one keep-alive connection, a download) and hands it back.
-//! Outputs that need no I/O (persist, reboot, factory reset, session bookkeeping) are handled
-//! wherever the phone is; the two that do ([`Job`]) stop the drain and go to a worker.
+//! A phone lives in the event loop's table. Idle, it is only its agent and store (no socket,
+//! no buffer). In a session it also holds the session's sans-IO HTTP core
+//! ([`SessionHttp`]) and its one keep-alive connection ([`Conn`]), driven by the loop's
+//! readiness events ([`FleetPhone::begin_post`], [`FleetPhone::on_ready`]). A download is
+//! the one blocking job: the phone goes to a download worker and comes back. Outputs that
+//! need no I/O (persist, reboot, factory reset, session bookkeeping) are handled in
+//! [`FleetPhone::drain`].
 
 use super::config::StateMode;
+use super::net::Conn;
 use super::stats::Outcome;
 use super::Shared;
-use cwmp_client::{Credentials, HttpSession, PostRequest, TlsSettings};
+use cwmp_client::http1::{Received, SessionHttp};
+use cwmp_client::{Credentials, HttpResponse, PostRequest, TlsSettings};
 use cwmp_engine::{
     Agent, BootReason, DownloadRequest, HttpCredentials, Input, Now, Output, SoapAction,
 };
@@ -108,12 +112,12 @@ pub struct Post {
     pub credentials: Option<HttpCredentials>,
 }
 
-/// Blocking work for a session worker.
+/// What the engine needs done with I/O.
 #[derive(Debug)]
 pub enum Job {
-    /// POST this (the first POST of a session, or the next one).
+    /// POST this (the first POST of a session, or the next one): the event loop.
     Post(Post),
-    /// Perform this download.
+    /// Perform this download: a download worker.
     Download(DownloadRequest),
 }
 
@@ -121,11 +125,30 @@ pub enum Job {
 #[derive(Debug)]
 struct SessionState {
     id: u64,
-    /// The first POST's start (on the worker).
+    /// The first POST's start.
     started: Option<Instant>,
-    http: Option<HttpSession>,
+    http: Option<SessionHttp>,
+    conn: Option<Conn>,
+    /// The body of the POST in flight (kept to answer a challenge).
+    body: Vec<u8>,
+    /// When the POST in flight times out.
+    deadline: Option<Instant>,
     /// Why the session is failing, from the last exchange.
     failure: Option<(Outcome, String)>,
+}
+
+impl SessionState {
+    fn new(id: u64) -> Box<SessionState> {
+        Box::new(SessionState {
+            id,
+            started: None,
+            http: None,
+            conn: None,
+            body: Vec::new(),
+            deadline: None,
+            failure: None,
+        })
+    }
 }
 
 /// One phone.
@@ -271,12 +294,7 @@ impl FleetPhone {
             match out {
                 Output::SessionStarted { session_id } => {
                     self.check_retry_window(sh);
-                    self.session = Some(Box::new(SessionState {
-                        id: session_id,
-                        started: None,
-                        http: None,
-                        failure: None,
-                    }));
+                    self.session = Some(SessionState::new(session_id));
                     if let Some(cr) = &sh.connreq {
                         cr.session_started(self.k);
                     }
@@ -455,66 +473,178 @@ impl FleetPhone {
         self.input(sh, Input::Timeout);
     }
 
-    /// Do one POST of the current session (blocking; on a worker) and feed the answer.
-    pub fn post(&mut self, sh: &Shared, post: Post) {
-        let input = if sh.stopping() {
-            Input::HttpFailed {
-                reason: "the fleet is stopping".into(),
-            }
-        } else {
-            self.exchange(sh, post)
-        };
-        self.input(sh, input);
+    /// Whether the phone is in a CWMP session.
+    pub fn in_session(&self) -> bool {
+        self.session.is_some()
     }
 
-    fn exchange(&mut self, sh: &Shared, post: Post) -> Input {
-        let seed = self.next_seed();
-        let needs_new = self
-            .session
-            .as_ref()
-            .is_none_or(|s| s.id != post.session_id || s.http.is_none());
-        if needs_new {
-            let http = match self.open_http(sh, &post.url, post.credentials.as_ref(), seed) {
-                Ok(h) => h,
-                Err(e) => {
-                    self.note_failure(classify(&e), e.to_string());
-                    return Input::HttpFailed {
-                        reason: e.to_string(),
-                    };
-                }
-            };
-            let s = self.session.get_or_insert_with(|| {
-                Box::new(SessionState {
-                    id: post.session_id,
-                    started: None,
-                    http: None,
-                    failure: None,
-                })
-            });
-            s.id = post.session_id;
-            s.http = Some(http);
+    /// The deadline of the POST on the wire, if one is.
+    pub fn post_in_flight(&self) -> Option<Instant> {
+        self.session.as_ref().and_then(|s| s.deadline)
+    }
+
+    /// Start one POST of the current session: the session's HTTP core frames it and the
+    /// request is queued on the session's connection (opened, with TLS for https, when there
+    /// is none or the ACS closed it). On an error the POST has failed: the caller feeds it
+    /// to [`finish_post`](Self::finish_post).
+    pub fn begin_post(
+        &mut self,
+        sh: &Shared,
+        post: Post,
+        registry: &mio::Registry,
+    ) -> Result<(), cwmp_client::Error> {
+        if sh.stopping() {
+            return Err(cwmp_client::Error::Shutdown);
         }
-        let Some(s) = self.session.as_mut() else {
-            return Input::HttpFailed {
-                reason: "no session".into(),
-            };
+        let seed = self.next_seed();
+        let s = match &mut self.session {
+            Some(s) if s.id == post.session_id => s,
+            other => other.insert(SessionState::new(post.session_id)),
         };
-        s.started.get_or_insert_with(Instant::now);
+        let now = Instant::now();
+        s.started.get_or_insert(now);
+        s.deadline = Some(now + post.timeout);
+        if s.http.is_none() {
+            let credentials = post
+                .credentials
+                .as_ref()
+                .map(|c| Credentials::new(c.username.clone(), c.password.clone()));
+            s.http = Some(SessionHttp::new(
+                &sh.transport,
+                &post.url,
+                credentials,
+                seed,
+            )?);
+        }
         let Some(http) = s.http.as_mut() else {
-            return Input::HttpFailed {
-                reason: "no session".into(),
-            };
+            return Err(cwmp_client::Error::Shutdown);
         };
-        sh.register_abort(http.abort_handle());
-        let result = http.send(&PostRequest {
+        http.begin(&PostRequest {
             url: &post.url,
             body: post.body.as_deref(),
             soap_action: post.soap_action.header_value(),
             cookie: post.cookie.as_deref(),
             timeout: post.timeout,
-        });
-        sh.unregister_abort();
-        match result {
+        })?;
+        s.body = post.body.unwrap_or_default();
+        self.send_attempt(sh, registry)
+    }
+
+    /// Queue the HTTP core's current request, on a new connection when it needs one.
+    fn send_attempt(
+        &mut self,
+        sh: &Shared,
+        registry: &mio::Registry,
+    ) -> Result<(), cwmp_client::Error> {
+        let token = mio::Token(self.k as usize);
+        let target = match self.session.as_deref() {
+            Some(SessionState {
+                http: Some(h),
+                conn,
+                ..
+            }) if h.needs_connection() || conn.is_none() => Some(h.url().clone()),
+            Some(_) => None,
+            None => return Err(cwmp_client::Error::Shutdown),
+        };
+        if let Some(url) = target {
+            let tls = if url.is_https() {
+                Some((self.tls_config(sh)?, cwmp_client::server_name(url.host())?))
+            } else {
+                None
+            };
+            let addr = sh.resolve(url.host(), url.port())?;
+            let Some(s) = self.session.as_mut() else {
+                return Err(cwmp_client::Error::Shutdown);
+            };
+            if let Some(old) = s.conn.take() {
+                old.close(registry);
+            }
+            s.conn = Some(Conn::connect(registry, token, addr, tls)?);
+            if let Some(h) = s.http.as_mut() {
+                h.connected();
+            }
+        }
+        let Some(s) = self.session.as_mut() else {
+            return Err(cwmp_client::Error::Shutdown);
+        };
+        let (Some(http), Some(conn)) = (s.http.as_ref(), s.conn.as_mut()) else {
+            return Err(cwmp_client::Error::Shutdown);
+        };
+        conn.queue(http.head(), &s.body)?;
+        conn.pump()
+    }
+
+    /// Readiness on the session's connection: move bytes, and return the POST's result once
+    /// there is one (`None`: not yet).
+    pub fn on_ready(
+        &mut self,
+        sh: &Shared,
+        registry: &mio::Registry,
+    ) -> Option<Result<HttpResponse, cwmp_client::Error>> {
+        loop {
+            let s = self.session.as_mut()?;
+            let (http, conn) = (s.http.as_mut()?, s.conn.as_mut()?);
+            if let Err(e) = conn.pump() {
+                return Some(Err(e));
+            }
+            // The core uses all it can of the input at once; `More` means "read more".
+            let mut resend = false;
+            if !conn.input().is_empty() {
+                match http.receive(conn.input(), &s.body) {
+                    Err(e) => return Some(Err(e)),
+                    Ok((used, r)) => {
+                        conn.consume(used);
+                        match r {
+                            Received::More => {}
+                            Received::Response(r) => return Some(Ok(r)),
+                            Received::Resend => resend = true,
+                        }
+                    }
+                }
+            }
+            if !resend && conn.eof {
+                return Some(match http.end_of_input(&s.body) {
+                    Ok(Received::Response(r)) => Ok(r),
+                    Ok(_) => Err(cwmp_client::Error::Io(cwmp_client::Detail::new(
+                        "the ACS closed the connection",
+                    ))),
+                    Err(e) => Err(e),
+                });
+            }
+            if !resend {
+                return None;
+            }
+            // A 401 answered: the request again (on a new connection when the ACS closed).
+            if let Err(e) = self.send_attempt(sh, registry) {
+                return Some(Err(e));
+            }
+        }
+    }
+
+    /// The POST's result: count it, close the connection when it is finished, and feed the
+    /// engine.
+    pub fn finish_post(
+        &mut self,
+        sh: &Shared,
+        registry: &mio::Registry,
+        result: Result<HttpResponse, cwmp_client::Error>,
+    ) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        s.deadline = None;
+        let keep = result.is_ok()
+            && s.http.as_ref().is_some_and(|h| !h.must_close())
+            && s.conn.as_ref().is_some_and(|c| !c.eof);
+        if !keep {
+            if let Some(c) = s.conn.take() {
+                c.close(registry);
+            }
+            if let Some(h) = s.http.as_mut() {
+                h.connection_lost();
+            }
+        }
+        let input = match result {
             Ok(r) => {
                 if let Some(m) = body_method(&r.body) {
                     sh.stats.rpc(m);
@@ -534,26 +664,38 @@ impl FleetPhone {
                     reason: e.to_string(),
                 }
             }
-        }
+        };
+        self.input(sh, input);
     }
 
-    fn note_failure(&mut self, outcome: Outcome, why: String) {
+    /// Close the session's connection (the session ended, or the fleet stops).
+    pub fn close_connection(&mut self, registry: &mio::Registry) {
         if let Some(s) = self.session.as_mut() {
-            s.failure = Some((outcome, why));
+            s.deadline = None;
+            if let Some(c) = s.conn.take() {
+                c.close(registry);
+            }
         }
     }
 
-    fn open_http(
-        &mut self,
+    /// The rustls configuration for this phone's certificate items (shared by every phone
+    /// with the same items: building one copies the trust anchors).
+    fn tls_config(
+        &self,
         sh: &Shared,
-        url: &str,
-        credentials: Option<&HttpCredentials>,
-        seed: u64,
-    ) -> Result<HttpSession, cwmp_client::Error> {
-        let credentials =
-            credentials.map(|c| Credentials::new(c.username.clone(), c.password.clone()));
-        let tls = self.tls(sh)?;
-        HttpSession::new(&sh.transport, &tls, url, credentials, seed)
+    ) -> Result<std::sync::Arc<rustls::ClientConfig>, cwmp_client::Error> {
+        let item = |name: &str| sh.model.item_value(self.store.backend(), name);
+        let key = [
+            "acs-server-ca-certificate-1",
+            "acs-server-ca-certificate-2",
+            "acs-client-certificate",
+            "acs-client-key",
+        ]
+        .iter()
+        .map(|n| item(n).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\u{0}");
+        sh.tls_config(&key, || self.tls(sh)?.client_config())
     }
 
     /// TLS settings from the phone's certificate items (no default device certificate in

@@ -210,6 +210,15 @@ pub(crate) fn from_ureq(e: ureq::Error) -> Error {
     make(Detail::with_source(message, e))
 }
 
+impl From<std::io::Error> for Error {
+    /// An I/O error of a connection to the ACS: a rustls error inside it is [`Error::Tls`],
+    /// a timeout [`Error::Timeout`], a refused connect [`Error::Connect`], the rest
+    /// [`Error::Io`]; the `io::Error` is the source.
+    fn from(io: std::io::Error) -> Error {
+        from_io(io)
+    }
+}
+
 pub(crate) fn from_io(io: std::io::Error) -> Error {
     if let Some(r) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
         let message = r.to_string();

@@ -592,6 +592,61 @@ fn initial_auth(
     }
 }
 
+/// Feed `data` as an ACS's answer (in pieces of the sizes its first byte picks) to a session
+/// with credentials that just sent a POST, answering challenges as a driver would: for the
+/// fuzz target `http_response` and the property tests. Never panics; returns the final
+/// response when the bytes made one.
+pub fn fuzz_responses(data: &[u8]) -> Option<HttpResponse> {
+    let config = TransportConfig {
+        max_response_body: 64 * 1024,
+        ..TransportConfig::default()
+    };
+    let creds = Some(Credentials::new("cpe", "secret"));
+    let mut s = SessionHttp::new(&config, "http://acs.example/cwmp", creds, 7).ok()?;
+    let body = b"<Envelope/>";
+    s.begin(&PostRequest {
+        url: "http://acs.example/cwmp",
+        body: Some(body),
+        soap_action: Some(""),
+        cookie: None,
+        timeout: std::time::Duration::from_secs(30),
+    })
+    .ok()?;
+    s.connected();
+    let (step, mut rest) = match data.split_first() {
+        Some((b, r)) => (usize::from(*b % 64) + 1, r),
+        None => return None,
+    };
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        let take = step.min(rest.len());
+        pending.extend_from_slice(&rest[..take]);
+        rest = &rest[take..];
+        let (used, r) = s.receive(&pending, body).ok()?;
+        assert!(used <= pending.len());
+        pending.drain(..used);
+        match r {
+            Received::Response(r) => {
+                assert!(r.body.len() as u64 <= config.max_response_body);
+                return Some(r);
+            }
+            Received::Resend => {
+                assert!(!s.head().is_empty());
+                if s.needs_connection() {
+                    s.connected();
+                }
+            }
+            Received::More if rest.is_empty() => {
+                return match s.end_of_input(body).ok()? {
+                    Received::Response(r) => Some(r),
+                    _ => None,
+                }
+            }
+            Received::More => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

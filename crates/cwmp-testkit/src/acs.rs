@@ -509,7 +509,7 @@ impl FakeAcs {
     /// The CWMP sessions seen so far (in [`Behaviour::Cwmp`]; the last ones with
     /// [`FakeAcsBuilder::history_limit`]).
     pub fn sessions(&self) -> Vec<SessionLog> {
-        self.lock().cwmp.sessions.clone()
+        self.lock().cwmp.sessions.iter().cloned().collect()
     }
 
     /// Every TransferComplete received for `command_key`, in order, each with whether the CPE

@@ -137,13 +137,18 @@ pub struct SessionLog {
 /// The CWMP state of the fake ACS.
 #[derive(Debug)]
 pub(crate) struct Engine {
-    pub sessions: Vec<SessionLog>,
+    /// A deque: the oldest ended sessions leave from the front once the history limit is
+    /// reached, in O(1) (a `Vec::remove(0)` of a 20,000-session history made the fake ACS
+    /// the bottleneck of the fleet benchmark).
+    pub sessions: VecDeque<SessionLog>,
     /// Sessions that ended with a 204, over the server's life.
     pub ended_total: usize,
     /// The most sessions open at once (started by an Inform, not yet ended with a 204).
     pub max_open: usize,
+    /// Sessions open now.
+    open: usize,
     /// Parallel to `sessions`.
-    scripts: Vec<SessionScript>,
+    scripts: VecDeque<SessionScript>,
     next_id: u64,
     history: usize,
 }
@@ -157,10 +162,11 @@ fn text_reply(status: u16, text: &str) -> Reply {
 impl Engine {
     pub fn new(history: usize) -> Engine {
         Engine {
-            sessions: Vec::new(),
+            sessions: VecDeque::new(),
+            open: 0,
             ended_total: 0,
             max_open: 0,
-            scripts: Vec::new(),
+            scripts: VecDeque::new(),
             next_id: 0,
             history,
         }
@@ -180,7 +186,7 @@ impl Engine {
                 Ok(e) => Some(e),
                 Err(e) => {
                     let msg = format!("unparsable CPE message: {e:?}");
-                    if let Some(s) = self.sessions.last_mut() {
+                    if let Some(s) = self.sessions.back_mut() {
                         s.errors.push(msg);
                     }
                     return text_reply(400, "Invalid XML");
@@ -254,6 +260,7 @@ impl Engine {
             None => {
                 self.ended_total += 1;
                 self.sessions[idx].ended = true;
+                self.open = self.open.saturating_sub(1);
                 self.sessions[idx].sent.push("204".into());
                 Reply::no_content()
             }
@@ -300,15 +307,15 @@ impl Engine {
         // Forget the oldest ended sessions beyond the history limit (indices are never kept
         // across requests, so the two vectors just shift together).
         while self.sessions.len() >= self.history.max(1)
-            && self.sessions.first().is_some_and(|s| s.ended)
+            && self.sessions.front().is_some_and(|s| s.ended)
         {
-            self.sessions.remove(0);
-            self.scripts.remove(0);
+            self.sessions.pop_front();
+            self.scripts.pop_front();
         }
-        self.sessions.push(log);
-        self.scripts.push(s);
-        let open = self.sessions.iter().filter(|s| !s.ended).count();
-        self.max_open = self.max_open.max(open);
+        self.sessions.push_back(log);
+        self.scripts.push_back(s);
+        self.open += 1;
+        self.max_open = self.max_open.max(self.open);
         reply
             .with_header("Set-Cookie", &format!("session={cookie}"))
             .with_header("Connection", "keep-alive")
@@ -333,7 +340,7 @@ impl Engine {
             }
         }
         if require_cookie {
-            if let Some(s) = self.sessions.last_mut() {
+            if let Some(s) = self.sessions.back_mut() {
                 s.errors.push("POST without a valid session cookie".into());
             }
             return None;
