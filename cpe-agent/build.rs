@@ -9,6 +9,8 @@ fn main() {
         test_peers::Peer::Program("openssl"),
         test_peers::Peer::Program("systemd-analyze"),
         test_peers::Peer::Program("jq"),
+        // The fleet's STUN test (tests/fleet.rs): coturn.
+        test_peers::Peer::Program("turnserver"),
         // The web-based management's browser tests: Debian's chromium and chromium-driver.
         test_peers::Peer::Program("chromium"),
         test_peers::Peer::Program("chromedriver"),

@@ -200,6 +200,12 @@ fn dhcp_request(
     })
 }
 
+/// The binary's allocator (a library crate never chooses one for its embedder): mimalloc,
+/// because glibc's malloc spent about 15 % of a fleet session's CPU in `free` and chunk
+/// consolidation (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The daemon logs at info by default; admin and dhcp only say what went wrong.

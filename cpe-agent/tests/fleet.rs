@@ -9,9 +9,11 @@ use cwmp_soap::{Body, Download, Reboot};
 use cwmp_testkit::acs::{AcsMessage, CwmpScript, FakeAcs, Reply, SessionLog};
 use std::collections::{BTreeSet, HashMap};
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cpe-agent");
@@ -445,4 +447,272 @@ fn https_and_digest_through_the_event_loop() {
         assert_eq!(summary["sessions_by_outcome"]["ok"], 30, "{summary}");
         assert_eq!(acs.tls_failures(), 0);
     }
+}
+
+/// `count` consecutive free UDP ports on 127.0.0.1 (probed by binding them all).
+fn free_udp_ports(count: u16) -> u16 {
+    for _ in 0..100 {
+        let base = UdpSocket::bind("127.0.0.1:0")
+            .and_then(|s| s.local_addr())
+            .expect("probe")
+            .port();
+        if u32::from(base) + u32::from(count) > 65_535 {
+            continue;
+        }
+        let all: Vec<_> = (0..count)
+            .map(|i| UdpSocket::bind(("127.0.0.1", base + i)))
+            .collect();
+        if all.iter().all(Result::is_ok) {
+            return base;
+        }
+    }
+    panic!("no {count} consecutive free UDP ports");
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+/// Sessions opened by a connection request, by serial number.
+fn cr_sessions_by_serial(acs: &FakeAcs) -> Vec<String> {
+    acs.sessions()
+        .iter()
+        .filter(|s| codes(s).contains(&"6 CONNECTION REQUEST".to_string()))
+        .map(serial)
+        .collect()
+}
+
+/// UDP connection requests (TR-069 Annex G) with `udp-port-range`: phone k listens on
+/// FIRST + k and reports it as its UDPConnectionRequestAddress; signed requests (three
+/// copies, as ACSs send them) to two chosen phones open exactly one session on each of those
+/// two, and a request with a wrong signature opens none.
+#[test]
+fn udp_connection_requests_reach_exactly_the_chosen_phones() {
+    let acs = acs();
+    let base = free_udp_ports(10);
+    let mut fleet = Fleet::new(
+        acs.url(),
+        &format!(
+            "count = 10\nboot-rate = 1000\nmax-sessions = 4\nudp-port-range = \"{base}-{}\"",
+            base + 9
+        ),
+    );
+    fleet.start(&[]);
+    wait_sessions(&acs, 10, &fleet);
+    let client = UdpSocket::bind("127.0.0.1:0").expect("acs socket");
+    let send = |k: u16, password: &str, id: &str| {
+        let target = format!("127.0.0.1:{}", base + k);
+        let serial = format!("001AE8{:06X}", 1 + u32::from(k));
+        let d =
+            cwmp_connreq::build_udp_request(&target, unix_now(), id, &serial, "cnonce", password);
+        for _ in 0..3 {
+            client.send_to(&d, &target).expect("send");
+        }
+    };
+    send(3, CR_PASSWORD, "101");
+    send(7, CR_PASSWORD, "102");
+    send(5, "wrong", "103");
+    let deadline = Instant::now() + WAIT;
+    while cr_sessions_by_serial(&acs).len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Time for a wrong or duplicate request to show up, if it would.
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut got = cr_sessions_by_serial(&acs);
+    got.sort();
+    assert_eq!(got, ["001AE8000004", "001AE8000008"], "{}", fleet.log());
+    fleet.terminate();
+}
+
+/// A NAT in a test: datagrams from each client to `front` leave from that client's own
+/// `back` socket towards `server`; whatever reaches a `back` socket goes to its client.
+/// Records every datagram a client sent.
+struct Nat {
+    front: SocketAddr,
+    /// Client → its back socket's address (the mapping STUN reveals).
+    mapped: Arc<Mutex<HashMap<SocketAddr, SocketAddr>>>,
+    sent: Arc<Mutex<Vec<Datagram>>>,
+    stop: Arc<AtomicBool>,
+}
+
+/// A datagram a client sent through the NAT, with its sender.
+type Datagram = (SocketAddr, Vec<u8>);
+
+impl Nat {
+    fn start(server: SocketAddr) -> Nat {
+        let front = Arc::new(UdpSocket::bind("127.0.0.1:0").expect("front"));
+        front
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .expect("timeout");
+        let nat = Nat {
+            front: front.local_addr().expect("addr"),
+            mapped: Arc::default(),
+            sent: Arc::default(),
+            stop: Arc::default(),
+        };
+        let (mapped, sent, stop) = (nat.mapped.clone(), nat.sent.clone(), nat.stop.clone());
+        std::thread::spawn(move || {
+            let mut backs: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
+            let mut buf = [0u8; 2048];
+            while !stop.load(Ordering::SeqCst) {
+                let Ok((n, client)) = front.recv_from(&mut buf) else {
+                    continue;
+                };
+                let back = backs.entry(client).or_insert_with(|| {
+                    let b = Arc::new(UdpSocket::bind("127.0.0.1:0").expect("back"));
+                    b.set_read_timeout(Some(Duration::from_millis(50)))
+                        .expect("timeout");
+                    mapped
+                        .lock()
+                        .unwrap()
+                        .insert(client, b.local_addr().expect("addr"));
+                    let (b2, f2, st) = (b.clone(), front.clone(), stop.clone());
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 2048];
+                        while !st.load(Ordering::SeqCst) {
+                            if let Ok((n, _)) = b2.recv_from(&mut buf) {
+                                let _ = f2.send_to(&buf[..n], client);
+                            }
+                        }
+                    });
+                    b
+                });
+                sent.lock().unwrap().push((client, buf[..n].to_vec()));
+                let _ = back.send_to(&buf[..n], server);
+            }
+        });
+        nat
+    }
+}
+
+impl Drop for Nat {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// STUN (TR-069 Annex G) from every phone's UDP socket against a real coturn behind a NAT:
+/// each phone's Binding Requests carry CONNECTION-REQUEST-BINDING, each phone learns its own
+/// mapping (UDPConnectionRequestAddress = its NAT address, NATDetected = true, read back by
+/// the ACS), and a UDP connection request sent to that NAT address reaches that phone.
+#[test]
+#[cfg_attr(
+    peer_missing_turnserver,
+    ignore = "turnserver not installed (apt-get install coturn)"
+)]
+fn stun_through_a_nat_against_coturn() {
+    let coturn_port = UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("probe")
+        .port();
+    let turn_dir = tempfile::tempdir().expect("tempdir");
+    let mut coturn = test_peers::coturn(coturn_port, turn_dir.path())
+        .spawn()
+        .expect("spawn turnserver");
+    let nat = Nat::start(SocketAddr::from(([127, 0, 0, 1], coturn_port)));
+    let acs = FakeAcs::builder()
+        .max_connections(64)
+        .cwmp(
+            CwmpScript::new().every_session([AcsMessage::Request(Body::GetParameterValues(
+                cwmp_soap::GetParameterValues {
+                    parameter_names: vec![
+                        "Device.ManagementServer.UDPConnectionRequestAddress".into(),
+                        "Device.ManagementServer.NATDetected".into(),
+                    ],
+                },
+            ))]),
+        )
+        .start()
+        .expect("acs");
+    let base = free_udp_ports(3);
+    let mut fleet = Fleet::with_items(
+        acs.url(),
+        &format!(
+            "count = 3\nboot-rate = 1000\nmax-sessions = 3\nudp-port-range = \"{base}-{}\"",
+            base + 2
+        ),
+        &format!(
+            "acs-stun-enable = true\nacs-stun-server-address = \"127.0.0.1\"\n\
+             acs-stun-server-port = {}\nacs-stun-max-keepalive = 1\nacs-stun-min-keepalive = 1",
+            nat.front.port()
+        ),
+    );
+    fleet.start(&[]);
+    // Every phone's socket gets a mapping (coturn may need a moment to listen: the binding
+    // retransmits and keeps alive every second).
+    let deadline = Instant::now() + WAIT;
+    while nat.mapped.lock().unwrap().len() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mapped = nat.mapped.lock().unwrap().clone();
+    let phones: BTreeSet<u16> = mapped.keys().map(|a| a.port()).collect();
+    assert_eq!(
+        phones,
+        (base..base + 3).collect::<BTreeSet<_>>(),
+        "{}",
+        fleet.log()
+    );
+    for (_, d) in nat.sent.lock().unwrap().iter() {
+        let m = cwmp_connreq::decode(d).expect("a STUN message").message;
+        assert!(m.has_connection_request_binding(), "{m:?}");
+    }
+    // Each phone learns its own mapping: ask through connection requests until every phone
+    // reported UDPConnectionRequestAddress = its NAT address and NATDetected = true.
+    let reported = |acs: &FakeAcs| -> HashMap<String, (String, String)> {
+        let mut out = HashMap::new();
+        for s in acs.sessions() {
+            for env in s.received.iter().flatten() {
+                if let Body::GetParameterValuesResponse(r) = &env.body {
+                    let v = |suffix: &str| {
+                        r.parameter_list
+                            .iter()
+                            .find(|p| p.name.ends_with(suffix))
+                            .map(|p| p.value.clone())
+                            .unwrap_or_default()
+                    };
+                    out.insert(
+                        serial(&s),
+                        (v("UDPConnectionRequestAddress"), v("NATDetected")),
+                    );
+                }
+            }
+        }
+        out
+    };
+    let expected: HashMap<String, (String, String)> = mapped
+        .iter()
+        .map(|(client, back)| {
+            let k = client.port() - base;
+            (
+                format!("001AE8{:06X}", 1 + u32::from(k)),
+                (back.to_string(), "true".to_string()),
+            )
+        })
+        .collect();
+    let client = UdpSocket::bind("127.0.0.1:0").expect("acs socket");
+    let mut id = 200;
+    while reported(&acs) != expected && Instant::now() < deadline {
+        // A UDP connection request to each phone's NAT address: the NAT forwards it.
+        for (phone, back) in &mapped {
+            id += 1;
+            let serial = format!("001AE8{:06X}", 1 + u32::from(phone.port() - base));
+            let d = cwmp_connreq::build_udp_request(
+                &back.to_string(),
+                unix_now(),
+                &id.to_string(),
+                &serial,
+                "cnonce",
+                CR_PASSWORD,
+            );
+            client.send_to(&d, back).expect("send");
+        }
+        std::thread::sleep(Duration::from_millis(1000));
+    }
+    assert_eq!(reported(&acs), expected, "{}", fleet.log());
+    fleet.terminate();
+    let _ = coturn.kill();
+    let _ = coturn.wait();
 }

@@ -52,6 +52,9 @@ pub struct FleetSection {
     pub state: StateMode,
     /// Seconds over which the phones' periodic-inform phases are spread (0: one grid).
     pub inform_jitter: u32,
+    /// `udp-port-range = "FIRST-LAST"`: UDP connection requests and STUN (TR-069 Annex G),
+    /// phone with global index g on port FIRST + g; `None` (the default): off.
+    pub udp_ports: Option<(u16, u16)>,
 }
 
 impl Default for FleetSection {
@@ -63,6 +66,7 @@ impl Default for FleetSection {
             max_sessions: 256,
             state: StateMode::Memory,
             inform_jitter: 30,
+            udp_ports: None,
         }
     }
 }
@@ -155,6 +159,13 @@ pub fn parse_section(value: &toml::Value) -> Result<FleetSection, ConfigError> {
                 Some(n) => f.inform_jitter = n,
                 None => errors.push("fleet.inform-jitter: expected seconds (0 or more)".into()),
             },
+            "udp-port-range" => match v.as_str().and_then(parse_port_range) {
+                Some(r) => f.udp_ports = Some(r),
+                None => errors.push(
+                    "fleet.udp-port-range: expected \"FIRST-LAST\" ports, like \"40000-49999\""
+                        .into(),
+                ),
+            },
             other => errors.push(format!("fleet.{other}: unknown key")),
         }
     }
@@ -163,6 +174,13 @@ pub fn parse_section(value: &toml::Value) -> Result<FleetSection, ConfigError> {
     } else {
         Err(ConfigError(errors.join("\n")))
     }
+}
+
+/// `"FIRST-LAST"` with 1 <= FIRST <= LAST <= 65535.
+fn parse_port_range(text: &str) -> Option<(u16, u16)> {
+    let (a, b) = text.trim().split_once('-')?;
+    let (a, b): (u16, u16) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    (a >= 1 && a <= b).then_some((a, b))
 }
 
 /// A MAC address (`00:1A:E8:00:00:01`, `-` separators, or 12 bare hex digits) as a number.
@@ -347,6 +365,17 @@ mod tests {
         assert_eq!(f.max_sessions, 3);
         assert_eq!(f.state, StateMode::Disk);
         assert_eq!(f.inform_jitter, 0);
+        assert_eq!(f.udp_ports, None);
+        let udp: toml::Value = toml::from_str::<toml::Table>("udp-port-range = \"40000-40009\"")
+            .unwrap()
+            .into();
+        assert_eq!(parse_section(&udp).unwrap().udp_ports, Some((40000, 40009)));
+        for bad in ["\"9-8\"", "\"0-5\"", "\"1-70000\"", "\"x\"", "5"] {
+            let v: toml::Value = toml::from_str::<toml::Table>(&format!("udp-port-range = {bad}"))
+                .unwrap()
+                .into();
+            assert!(parse_section(&v).is_err(), "{bad}");
+        }
         let bad: toml::Value = toml::from_str::<toml::Table>("state = \"x\"\nbogus = 1")
             .unwrap()
             .into();

@@ -120,6 +120,8 @@ pub struct Shared {
     pub cr_local: Option<SocketAddr>,
     /// The listener's table.
     pub connreq: Option<Arc<connreq::CrTable>>,
+    /// UDP connection requests and STUN (`udp-port-range`), when on.
+    pub udp: Option<UdpPlan>,
     /// Counters.
     pub stats: Arc<Stats>,
     /// Set when stopping.
@@ -130,6 +132,17 @@ pub struct Shared {
     resolved: Mutex<HashMap<(String, u16), (SocketAddr, Instant)>>,
     /// rustls configurations by certificate items (phones with the same items share one).
     tls_configs: Mutex<HashMap<String, Arc<rustls::ClientConfig>>>,
+}
+
+/// Where the phones' UDP sockets go (`[fleet] udp-port-range`).
+#[derive(Debug, Clone, Copy)]
+pub struct UdpPlan {
+    /// The address bound (the connection-request address's IP, or all interfaces).
+    pub bind_ip: std::net::IpAddr,
+    /// The IP the ACS sees (what the engine is told).
+    pub report_ip: std::net::IpAddr,
+    /// The port of the phone with global index 0.
+    pub first_port: u16,
 }
 
 /// How long a looked-up ACS address is used before it is looked up again.
@@ -252,21 +265,7 @@ pub fn run(cfg: FleetConfig, opts: FleetOptions) -> Result<(), String> {
             ));
             let bound = connreq::start(addr, table.clone())
                 .map_err(|e| format!("connection-request-address {addr}: cannot listen: {e}"))?;
-            let host = if bound.ip().is_unspecified() {
-                let acs = model
-                    .item_value(&cwmp_model::MemoryBackend::new(), "acs-server-address")
-                    .unwrap_or_default();
-                crate::netinfo::for_acs(&acs)
-                    .and_then(|n| {
-                        n.items()
-                            .into_iter()
-                            .find(|(k, _)| k == "ipaddress")
-                            .map(|(_, v)| v)
-                    })
-                    .unwrap_or_else(|| "127.0.0.1".into())
-            } else {
-                bound.ip().to_string()
-            };
+            let host = towards_acs(bound.ip(), &model).to_string();
             let host = if host.contains(':') {
                 format!("[{host}]")
             } else {
@@ -278,6 +277,30 @@ pub fn run(cfg: FleetConfig, opts: FleetOptions) -> Result<(), String> {
         }
         None => (None, None),
     };
+    let udp = match cfg.fleet.udp_ports {
+        None => None,
+        Some((first, last)) => {
+            let ports = u32::from(last - first) + 1;
+            if ports < ids.range.end {
+                return Err(format!(
+                    "fleet.udp-port-range: {ports} ports for {} phones (one port per phone \
+                     of the whole range, so that shards on one host never collide)",
+                    ids.range.end
+                ));
+            }
+            let bind_ip = cfg
+                .phone
+                .connection_request_address
+                .map(|a| a.ip())
+                .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+            Some(UdpPlan {
+                bind_ip,
+                report_ip: towards_acs(bind_ip, &model),
+                first_port: first,
+            })
+        }
+    };
+    raise_file_limit(cfg.fleet.max_sessions + if udp.is_some() { ids.len() } else { 0 });
     // The address the ACS reaches (the URL's host is an IP literal, see above).
     let cr_local: Option<SocketAddr> = cr_base.as_deref().and_then(|b| {
         let u = cwmp_model::Url::parse_http(b).ok()?;
@@ -329,6 +352,7 @@ pub fn run(cfg: FleetConfig, opts: FleetOptions) -> Result<(), String> {
         cr_base,
         cr_local,
         connreq,
+        udp,
         stats: stats.clone(),
         stop: stop.clone(),
         seed: cwmp_client::os_seed(),
@@ -399,6 +423,50 @@ pub fn run(cfg: FleetConfig, opts: FleetOptions) -> Result<(), String> {
     Ok(())
 }
 
+/// The IP the ACS reaches this host at: `bound` itself, or for the unspecified address the
+/// IP of the interface towards the ACS (as the single phone reports it).
+fn towards_acs(bound: std::net::IpAddr, model: &DeskPhoneModel) -> std::net::IpAddr {
+    if !bound.is_unspecified() {
+        return bound;
+    }
+    let acs = model
+        .item_value(&cwmp_model::MemoryBackend::new(), "acs-server-address")
+        .unwrap_or_default();
+    crate::netinfo::for_acs(&acs)
+        .and_then(|n| {
+            n.items()
+                .into_iter()
+                .find(|(k, _)| k == "ipaddress")
+                .and_then(|(_, v)| v.parse().ok())
+        })
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
+}
+
+/// Raise the soft limit of open files towards what the fleet needs (a connection per session
+/// in flight, a UDP socket per phone, listener and files): the common default of 1,024 is far
+/// below a fleet's. Only up to the hard limit; a shortfall is logged, and then connects or
+/// binds fail with their own errors.
+fn raise_file_limit(sockets: usize) {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let need = sockets as u64 + 256;
+    let lim = getrlimit(Resource::Nofile);
+    if lim.current.is_none_or(|c| c >= need) {
+        return;
+    }
+    let target = lim.maximum.map_or(need, |m| m.min(need));
+    let new = rustix::process::Rlimit {
+        current: Some(target),
+        maximum: lim.maximum,
+    };
+    if let Err(e) = setrlimit(Resource::Nofile, new) {
+        log::warn!("open-file limit: {e}");
+    }
+    if target < need {
+        log::warn!("open-file limit {target} is below the {need} the fleet may need (ulimit -n)");
+        eprintln!("fleet: open-file limit {target} is below the {need} it may need (ulimit -n)");
+    }
+}
+
 fn write_summary(
     sh: &Shared,
     path: &std::path::Path,
@@ -467,9 +535,7 @@ fn download_worker(
     loop {
         let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok((mut phone, req)) = next else { return };
-        sh.stats.job_started();
         transfer::perform(&mut phone, sh, req);
-        sh.stats.job_finished();
         back.send(Event::Back(phone));
     }
 }
@@ -558,11 +624,14 @@ impl Scheduler {
                     return;
                 }
             }
+            let n = self.slots.len();
             for ev in events.iter() {
-                if ev.token() == WAKER {
-                    continue;
+                match ev.token() {
+                    WAKER => {}
+                    mio::Token(t) if t < n => self.ready(t as u32),
+                    mio::Token(t) if t < 2 * n => self.udp_ready((t - n) as u32),
+                    _ => {}
                 }
-                self.ready(ev.token().0 as u32);
             }
             // Events from the listener and the download workers, bounded per turn.
             for _ in 0..4096 {
@@ -613,18 +682,30 @@ impl Scheduler {
         }
     }
 
+    /// Datagrams on phone k's UDP socket (not read while the phone is at a download worker:
+    /// then when it is back).
+    fn udp_ready(&mut self, k: u32) {
+        let Some(Slot::Idle(phone)) = self.slots.get_mut(k as usize) else {
+            return;
+        };
+        if phone.on_udp(&self.sh) {
+            self.pump(k);
+        }
+    }
+
     fn event(&mut self, ev: Event) {
         match ev {
-            Event::Back(phone) => {
+            Event::Back(mut phone) => {
                 self.busy -= 1;
                 let k = phone.k;
+                phone.on_udp(&self.sh);
                 self.slots[k as usize] = Slot::Idle(phone);
                 self.pump(k);
             }
             Event::ConnectionRequest(k) => {
                 let i = k as usize;
                 match self.slots.get(i) {
-                    Some(Slot::Idle(_)) if !self.in_session[i] => {
+                    Some(Slot::Idle(p)) if !self.in_session[i] && !p.in_session() => {
                         self.step(k, Input::ConnectionRequest)
                     }
                     Some(Slot::Idle(_) | Slot::Busy) => self.cr_pending[i] = true,
@@ -636,7 +717,25 @@ impl Scheduler {
 
     fn boot(&mut self, k: u32) {
         match FleetPhone::boot(&self.sh, k) {
-            Ok(phone) => {
+            Ok(mut phone) => {
+                if let Some(plan) = self.sh.udp {
+                    let port = plan.first_port as u32 + self.sh.ids.range.start + k;
+                    let port = port as u16;
+                    let token = mio::Token(self.slots.len() + k as usize);
+                    let bind = SocketAddr::new(plan.bind_ip, port);
+                    match phone::Udp::bind(
+                        self.poll.registry(),
+                        token,
+                        bind,
+                        SocketAddr::new(plan.report_ip, port),
+                    ) {
+                        Ok(u) => phone.attach_udp(&self.sh, u),
+                        Err(e) => log::error!(
+                            "{}: UDP connection-request socket {bind}: {e}",
+                            self.sh.ids.serial(k)
+                        ),
+                    }
+                }
                 self.slots[k as usize] = Slot::Idle(Box::new(phone));
                 self.sh.stats.booted.fetch_add(1, Ordering::Relaxed);
                 self.step(k, Input::Timeout);
@@ -680,7 +779,9 @@ impl Scheduler {
                 }
                 Some(Job::Download(req)) => {
                     self.armed[i] = None;
-                    self.leave_session(k);
+                    // A download holds a slot like a session (it is a connection too); the
+                    // slot is released when the phone is back and has nothing more to do.
+                    self.enter_session(k);
                     let Slot::Idle(phone) = std::mem::replace(&mut self.slots[i], Slot::Busy)
                     else {
                         return;
@@ -708,6 +809,12 @@ impl Scheduler {
                     let Some(Slot::Idle(phone)) = self.slots.get_mut(i) else {
                         return;
                     };
+                    // In a session (a datagram arrived meanwhile): its timers wait for the
+                    // session's end; the loop never feeds a Timeout mid-session.
+                    if phone.in_session() {
+                        self.armed[i] = None;
+                        return;
+                    }
                     let deadline = phone.agent.poll_timeout();
                     if let Some(d) = deadline {
                         if self.armed[i] != Some(d) {

@@ -29,6 +29,10 @@ pub struct Conn {
     inb: InBuf,
     /// The peer closed its side.
     pub eof: bool,
+    /// The last [`pump`](Conn::pump) stopped reading at its budget with bytes possibly left
+    /// in the socket: pump again after using the input (readiness is edge-triggered, so no
+    /// new event would come for them).
+    pub more: bool,
 }
 
 impl std::fmt::Debug for Conn {
@@ -78,6 +82,7 @@ impl Conn {
             written: 0,
             inb: InBuf::default(),
             eof: false,
+            more: false,
         })
     }
 
@@ -111,23 +116,30 @@ impl Conn {
         self.inb.consume(n);
     }
 
-    /// Deregister from the poll (before the connection is dropped).
-    pub fn close(mut self, registry: &Registry) {
-        let _ = registry.deregister(&mut self.sock);
+    /// Whether the TCP connect has completed (a reused connection).
+    pub fn established(&self) -> bool {
+        self.established
     }
+
+    /// Close the connection. Closing the socket also takes it out of the poll (it is never
+    /// duplicated), so no separate deregistration: a syscall less per session.
+    pub fn close(self, _registry: &Registry) {}
 
     /// React to readiness: finish the connect, write what is queued, read what arrived (into
     /// [`input`](Self::input), setting [`eof`](Self::eof) at the end). Errors are the
     /// connection's failure, mapped as the blocking transport maps them.
     pub fn pump(&mut self) -> Result<(), cwmp_client::Error> {
         if !self.established {
-            if let Some(e) = self.sock.take_error().map_err(map_io)? {
-                return Err(map_io(e));
-            }
+            // Connected once the peer has an address; otherwise the connect failed (its
+            // error is pending) or this is a wake-up before it finished.
             match self.sock.peer_addr() {
                 Ok(_) => self.established = true,
-                // A wake-up before the connect finished.
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                    if let Some(e) = self.sock.take_error().map_err(map_io)? {
+                        return Err(map_io(e));
+                    }
+                    return Ok(());
+                }
                 Err(e) => return Err(map_io(e)),
             }
         }
@@ -166,8 +178,13 @@ impl Conn {
     }
 
     fn read(&mut self) -> Result<(), cwmp_client::Error> {
+        self.more = false;
         let mut budget = 16;
-        while budget > 0 && !self.eof {
+        while !self.eof {
+            if budget == 0 {
+                self.more = true;
+                return Ok(());
+            }
             budget -= 1;
             match &mut self.tls {
                 Some(tls) => {
@@ -192,7 +209,15 @@ impl Conn {
                 }
                 None => match self.sock.read(self.inb.room(READ_STEP / 4)) {
                     Ok(0) => self.eof = true,
-                    Ok(n) => self.inb.filled(n),
+                    Ok(n) => {
+                        let asked = self.inb.buf.len() - self.inb.end;
+                        self.inb.filled(n);
+                        // A short read emptied the receive queue; what arrives later raises a
+                        // new readiness event, so no read that would only say "would block".
+                        if n < asked {
+                            return Ok(());
+                        }
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => return Err(map_io(e)),

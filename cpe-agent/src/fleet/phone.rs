@@ -151,6 +151,37 @@ impl SessionState {
     }
 }
 
+/// A phone's UDP connection-request socket (TR-069 Annex G: STUN goes out from it, UDP
+/// connection requests come in on it), when the fleet has `udp-port-range`.
+#[derive(Debug)]
+pub struct Udp {
+    sock: mio::net::UdpSocket,
+    /// The address the engine was told (`Input::UdpBound`).
+    local: std::net::SocketAddr,
+    /// Datagrams forwarded in the current second, and when that second began.
+    forwarded: u32,
+    window: Instant,
+}
+
+impl Udp {
+    /// Bind `bind`, register it under `token` and remember `local` as what the ACS sees.
+    pub fn bind(
+        registry: &mio::Registry,
+        token: mio::Token,
+        bind: std::net::SocketAddr,
+        local: std::net::SocketAddr,
+    ) -> std::io::Result<Udp> {
+        let mut sock = mio::net::UdpSocket::bind(bind)?;
+        registry.register(&mut sock, token, mio::Interest::READABLE)?;
+        Ok(Udp {
+            sock,
+            local,
+            forwarded: 0,
+            window: Instant::now(),
+        })
+    }
+}
+
 /// One phone.
 pub struct FleetPhone {
     /// Index in this process's table.
@@ -168,6 +199,8 @@ pub struct FleetPhone {
     /// was started by a new event, which cuts the wait short (TR-069 §3.2.1.1 as the digest
     /// §3.3 reads it), not an early retry.
     retry_deadline: Option<Instant>,
+    /// The UDP connection-request socket, when the fleet has `udp-port-range`.
+    udp: Option<Udp>,
 }
 
 impl std::fmt::Debug for FleetPhone {
@@ -271,6 +304,7 @@ impl FleetPhone {
             session: None,
             failed_at: None,
             retry_deadline: None,
+            udp: None,
         };
         Ok(phone)
     }
@@ -364,7 +398,19 @@ impl FleetPhone {
                         cr.set_listening(self.k, false);
                     }
                 }
-                // Trace is off; UDP/STUN is not supported by the fleet (no socket).
+                // STUN Binding Requests (TR-069 Annex G) from the phone's UDP socket.
+                Output::SendDatagram { to, payload } => {
+                    if let Some(u) = &self.udp {
+                        if let Err(e) = u.sock.send_to(&payload, to) {
+                            log::debug!("{}: datagram to {to}: {e}", sh.ids.serial(self.k));
+                        }
+                    }
+                }
+                Output::ResolveStunServer { host, port } => {
+                    let addr = sh.resolve(&host, port).ok();
+                    self.input(sh, Input::StunServerResolved { addr });
+                }
+                // Trace is off.
                 _ => {}
             }
         }
@@ -469,8 +515,60 @@ impl FleetPhone {
             Ok(a) => self.agent = a,
             Err(e) => log::error!("{serial}: restarting the engine: {e}"),
         }
-        // The boot session starts at once (the engine's first Timeout).
+        // A new engine learns the UDP socket again, then the boot session starts at once
+        // (the engine's first Timeout).
+        if let Some(local) = self.udp.as_ref().map(|u| u.local) {
+            self.input(sh, Input::UdpBound { local });
+        }
         self.input(sh, Input::Timeout);
+    }
+
+    /// Give the phone its UDP socket and tell the engine where it is.
+    pub fn attach_udp(&mut self, sh: &Shared, udp: Udp) {
+        let local = udp.local;
+        self.udp = Some(udp);
+        self.input(sh, Input::UdpBound { local });
+    }
+
+    /// Read every datagram waiting on the phone's UDP socket (edge-triggered readiness: until
+    /// it would block) and hand at most [`cwmp_client::MAX_DATAGRAMS_PER_SECOND`] a second
+    /// to the engine (STUN responses, UDP connection requests); the rest are dropped, so a
+    /// flood costs reads, never memory. Returns whether the engine got any.
+    pub fn on_udp(&mut self, sh: &Shared) -> bool {
+        let mut got = Vec::new();
+        let Some(u) = self.udp.as_mut() else {
+            return false;
+        };
+        let mut buf = [0u8; 2048];
+        let mut errors = 0;
+        loop {
+            match u.sock.recv_from(&mut buf) {
+                Ok((n, from)) => {
+                    if u.window.elapsed() >= std::time::Duration::from_secs(1) {
+                        u.window = Instant::now();
+                        u.forwarded = 0;
+                    }
+                    if u.forwarded < cwmp_client::MAX_DATAGRAMS_PER_SECOND {
+                        u.forwarded += 1;
+                        got.push((from, buf[..n].to_vec()));
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                // An ICMP error of an earlier send (a STUN server down) reads as an error
+                // once; the datagrams behind it are still there.
+                Err(_) => {
+                    errors += 1;
+                    if errors > 8 {
+                        break;
+                    }
+                }
+            }
+        }
+        let any = !got.is_empty();
+        for (from, payload) in got {
+            self.input(sh, Input::Datagram { from, payload });
+        }
+        any
     }
 
     /// Whether the phone is in a CWMP session.
@@ -571,7 +669,11 @@ impl FleetPhone {
             return Err(cwmp_client::Error::Shutdown);
         };
         conn.queue(http.head(), &s.body)?;
-        conn.pump()
+        // A new connection is written when its connect completes (the first writable event).
+        if conn.established() {
+            conn.pump()?;
+        }
+        Ok(())
     }
 
     /// Readiness on the session's connection: move bytes, and return the POST's result once
@@ -612,6 +714,9 @@ impl FleetPhone {
                 });
             }
             if !resend {
+                if conn.more {
+                    continue; // the read budget ran out: read on
+                }
                 return None;
             }
             // A 401 answered: the request again (on a new connection when the ACS closed).

@@ -10,7 +10,7 @@ use cwmp_connreq::{
     build_udp_request, classify, decode, DatagramKind, CONNECTION_REQUEST_BINDING_VALUE,
 };
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -97,29 +97,7 @@ fn start_coturn() -> Coturn {
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(test_peers::program("turnserver"))
-        .args([
-            "-n",
-            "--stun-only",
-            "--listening-ip",
-            "127.0.0.1",
-            "--listening-port",
-            &port.to_string(),
-            "--no-cli",
-            "--no-tls",
-            "--no-dtls",
-            "--no-tcp",
-            "--log-file",
-            "stdout",
-            "--no-stdout-log",
-        ])
-        .arg("--pidfile")
-        .arg(dir.path().join("turnserver.pid"))
-        .arg("--db")
-        .arg(dir.path().join("turndb"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+    let child = test_peers::coturn(port, dir.path())
         .spawn()
         .expect("spawn turnserver");
     Coturn {

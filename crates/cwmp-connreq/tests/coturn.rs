@@ -5,7 +5,7 @@
 //! Missing `turnserver`: outside CI the tests skip with a message; with `CI=true` they fail.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use cwmp_connreq::{
@@ -37,30 +37,8 @@ fn free_udp_port() -> u16 {
 fn start_coturn(extra: &[&str]) -> Coturn {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_udp_port();
-    let child = Command::new(test_peers::program("turnserver"))
-        .args([
-            "-n",
-            "--stun-only",
-            "--listening-ip",
-            "127.0.0.1",
-            "--listening-port",
-            &port.to_string(),
-            "--no-cli",
-            "--no-tls",
-            "--no-dtls",
-            "--no-tcp",
-            "--log-file",
-            "stdout",
-            "--no-stdout-log",
-        ])
-        .arg("--pidfile")
-        .arg(dir.path().join("turnserver.pid"))
-        .arg("--db")
-        .arg(dir.path().join("turndb"))
+    let child = test_peers::coturn(port, dir.path())
         .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .expect("start turnserver");
     Coturn {

@@ -106,6 +106,36 @@ pub fn program(name: &str) -> PathBuf {
     })
 }
 
+/// A STUN-only coturn (`turnserver`) on 127.0.0.1:`port`, UDP only, no CLI, quiet, keeping
+/// its pid file and database in `dir`: the tests' one way to start it. The caller may add
+/// arguments, then spawns it.
+pub fn coturn(port: u16, dir: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(program("turnserver"));
+    c.args([
+        "-n",
+        "--stun-only",
+        "--listening-ip",
+        "127.0.0.1",
+        "--listening-port",
+        &port.to_string(),
+        "--no-cli",
+        "--no-tls",
+        "--no-dtls",
+        "--no-tcp",
+        "--log-file",
+        "stdout",
+        "--no-stdout-log",
+    ])
+    .arg("--pidfile")
+    .arg(dir.join("turnserver.pid"))
+    .arg("--db")
+    .arg(dir.join("turndb"))
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
+    c
+}
+
 /// The shared directory for a crate whose manifest directory is `manifest_dir` (pass
 /// `env!("CARGO_MANIFEST_DIR")`): `$CWMP_SHARED_DIR`, else `shared/` beside the workspace root.
 /// Panics, naming the path, when it is missing.
