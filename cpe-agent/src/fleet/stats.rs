@@ -2,7 +2,7 @@
 //! per-phone failures; the progress line, the JSON summary and its HTML report.
 //!
 //! Latency is one session's duration on the CPE side, from its first POST to its end
-//! (time spent waiting for a free session worker is not in it: that is the fleet's own
+//! (time spent waiting for a free session slot is not in it: that is the fleet's own
 //! queue, not the ACS). Samples are kept (4 bytes each, at most [`MAX_SAMPLES`]; later ones
 //! replace random earlier ones, a reservoir), so the percentiles are exact for runs up to
 //! that many sessions.

@@ -1,4 +1,4 @@
-//! Downloads of a fleet phone, on a session worker: the same file types, limits, checks and
+//! Downloads of a fleet phone, on a download worker: the same file types, limits, checks and
 //! fault codes as the single phone (`crate::transfer`), with the phone's own store.
 //!
 //! * `1 Firmware Upgrade Image`: fetched with [`cwmp_client::download`], verified while it

@@ -13,7 +13,7 @@
 //! chosen over hand-written parsing: one HTTP parser in the tree). What CWMP adds on top:
 //! the CWMP headers (`Content-Type: text/xml; charset="utf-8"` and `SOAPAction` on an
 //! envelope, neither on an empty POST, TR-069 §3.4), the engine's `Cookie`, and
-//! authentication ([`crate::auth`]): a 401 is answered on the same connection when it can be,
+//! authentication (the crate's `auth` module): a 401 is answered on the same connection when it can be,
 //! at most twice per POST; a new origin (after a redirect the engine followed) starts
 //! unauthenticated; a Digest nonce from a connection that has since closed is not reused
 //! (GenieACS binds nonces to the connection).
