@@ -6,7 +6,7 @@ mod phone_common;
 use cpe_agent::firmware::build_image;
 use cwmp_connreq::{authorization_header, parse_challenge};
 use cwmp_soap::{Body, Download, Reboot};
-use cwmp_testkit::acs::{AcsMessage, CwmpScript, FakeAcs, Reply, SessionLog};
+use cwmp_testkit::acs::{AcsMessage, CwmpScript, FakeAcs, Fault, Reply, SessionLog};
 use std::collections::{BTreeSet, HashMap};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -715,4 +715,38 @@ fn stun_through_a_nat_against_coturn() {
     fleet.terminate();
     let _ = coturn.kill();
     let _ = coturn.wait();
+}
+
+/// The loop's POST deadline: an ACS that never answers one phone's Inform fails that session
+/// as `timeout` after the engine's 30 s (TR-069 §3.4's floor), while the other phones' sessions
+/// go on; the phone retries later.
+#[test]
+fn a_silent_acs_times_the_post_out() {
+    let acs = FakeAcs::builder()
+        .max_connections(64)
+        .faults([Fault::Stall(Duration::from_secs(120))])
+        .start()
+        .expect("acs");
+    let mut fleet = Fleet::new(acs.url(), "count = 3\nboot-rate = 1000\nmax-sessions = 3");
+    fleet.start(&[]);
+    wait_sessions(&acs, 2, &fleet);
+    let t0 = Instant::now();
+    let deadline = t0 + WAIT;
+    let timed_out = || {
+        fleet
+            .log()
+            .lines()
+            .filter_map(|l| l.split("failures: ").nth(1))
+            .any(|f| f.contains("timeout"))
+    };
+    while !timed_out() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    fleet.terminate();
+    let summary = fleet.summary();
+    assert_eq!(summary["sessions_by_outcome"]["timeout"], 1, "{summary}");
+    assert!(
+        summary["sessions_by_outcome"]["ok"].as_u64() >= Some(2),
+        "{summary}"
+    );
 }
