@@ -750,3 +750,27 @@ fn a_silent_acs_times_the_post_out() {
         "{summary}"
     );
 }
+
+/// The loop's error paths: answers that are not HTTP, a body cut short, a connection closed
+/// without an answer. Each fails its own session as a transport error, nothing else stops,
+/// and every phone still bootstraps on its retry.
+#[test]
+fn broken_answers_fail_only_their_sessions() {
+    let acs = FakeAcs::builder()
+        .max_connections(64)
+        .faults([Fault::GarbageHttp, Fault::Truncated, Fault::Close])
+        .start()
+        .expect("acs");
+    let mut fleet = Fleet::new(acs.url(), "count = 6\nboot-rate = 1000\nmax-sessions = 6");
+    fleet.start(&[]);
+    wait_sessions(&acs, 6, &fleet);
+    fleet.terminate();
+    let serials: BTreeSet<String> = acs.sessions().iter().map(serial).collect();
+    assert_eq!(serials.len(), 6, "{}", fleet.log());
+    let summary = fleet.summary();
+    assert_eq!(
+        summary["sessions_by_outcome"]["transport_error"], 3,
+        "{summary}"
+    );
+    assert_eq!(summary["sessions_by_outcome"]["ok"], 6, "{summary}");
+}

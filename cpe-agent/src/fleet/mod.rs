@@ -628,7 +628,9 @@ impl Scheduler {
             for ev in events.iter() {
                 match ev.token() {
                     WAKER => {}
-                    mio::Token(t) if t < n => self.ready(t as u32),
+                    mio::Token(t) if t < n => {
+                        self.ready(t as u32, ev.is_read_closed() || ev.is_error())
+                    }
                     mio::Token(t) if t < 2 * n => self.udp_ready((t - n) as u32),
                     _ => {}
                 }
@@ -671,12 +673,12 @@ impl Scheduler {
         }
     }
 
-    /// Readiness on phone k's connection.
-    fn ready(&mut self, k: u32) {
+    /// Readiness on phone k's connection (`closed`: the peer closed its side).
+    fn ready(&mut self, k: u32, closed: bool) {
         let Some(Slot::Idle(phone)) = self.slots.get_mut(k as usize) else {
             return;
         };
-        if let Some(result) = phone.on_ready(&self.sh, self.poll.registry()) {
+        if let Some(result) = phone.on_ready(&self.sh, self.poll.registry(), closed) {
             phone.finish_post(&self.sh, self.poll.registry(), result);
             self.pump(k);
         }

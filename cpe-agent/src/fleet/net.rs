@@ -126,9 +126,11 @@ impl Conn {
     pub fn close(self, _registry: &Registry) {}
 
     /// React to readiness: finish the connect, write what is queued, read what arrived (into
-    /// [`input`](Self::input), setting [`eof`](Self::eof) at the end). Errors are the
-    /// connection's failure, mapped as the blocking transport maps them.
-    pub fn pump(&mut self) -> Result<(), cwmp_client::Error> {
+    /// [`input`](Self::input), setting [`eof`](Self::eof) at the end). `closed` is the
+    /// event's "peer closed" flag: then reading goes on to the end even after a short read
+    /// (data and FIN may come in one edge-triggered event, and no later event would tell).
+    /// Errors are the connection's failure, mapped as the blocking transport maps them.
+    pub fn pump(&mut self, closed: bool) -> Result<(), cwmp_client::Error> {
         if !self.established {
             // Connected once the peer has an address; otherwise the connect failed (its
             // error is pending) or this is a wake-up before it finished.
@@ -144,7 +146,7 @@ impl Conn {
             }
         }
         self.flush()?;
-        self.read()?;
+        self.read(closed)?;
         // Reading may have advanced a TLS handshake that now has something to send.
         self.flush()
     }
@@ -177,7 +179,7 @@ impl Conn {
         Ok(())
     }
 
-    fn read(&mut self) -> Result<(), cwmp_client::Error> {
+    fn read(&mut self, closed: bool) -> Result<(), cwmp_client::Error> {
         self.more = false;
         let mut budget = 16;
         while !self.eof {
@@ -212,9 +214,10 @@ impl Conn {
                     Ok(n) => {
                         let asked = self.inb.buf.len() - self.inb.end;
                         self.inb.filled(n);
-                        // A short read emptied the receive queue; what arrives later raises a
-                        // new readiness event, so no read that would only say "would block".
-                        if n < asked {
+                        // A short read emptied the receive queue; what arrives later (data or
+                        // the FIN) raises a new readiness event, so no read that would only say
+                        // "would block". Unless the FIN came with this event: read it now.
+                        if n < asked && !closed {
                             return Ok(());
                         }
                     }

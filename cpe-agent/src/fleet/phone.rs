@@ -671,22 +671,24 @@ impl FleetPhone {
         conn.queue(http.head(), &s.body)?;
         // A new connection is written when its connect completes (the first writable event).
         if conn.established() {
-            conn.pump()?;
+            conn.pump(false)?;
         }
         Ok(())
     }
 
     /// Readiness on the session's connection: move bytes, and return the POST's result once
     /// there is one (`None`: not yet).
+    /// `closed`: the readiness event said the peer closed its side.
     pub fn on_ready(
         &mut self,
         sh: &Shared,
         registry: &mio::Registry,
+        closed: bool,
     ) -> Option<Result<HttpResponse, cwmp_client::Error>> {
         loop {
             let s = self.session.as_mut()?;
             let (http, conn) = (s.http.as_mut()?, s.conn.as_mut()?);
-            if let Err(e) = conn.pump() {
+            if let Err(e) = conn.pump(closed) {
                 return Some(Err(e));
             }
             // The core uses all it can of the input at once; `More` means "read more".
