@@ -16,7 +16,8 @@
 //! * **Bounds.** As the single phone's listener: at most [`MAX_CONNECTIONS`] connections at
 //!   once (one more is closed at once), a whole head within [`HEAD_TIMEOUT`] and
 //!   [`cwmp_connreq::MAX_HEAD_SIZE`], at most 4 requests per connection.
-//! * UDP connection requests and STUN are not supported by the fleet (no UDP socket).
+//! * UDP connection requests and STUN (`udp-port-range`) are not this listener's: each phone
+//!   has its own UDP socket in the event loop ([`super::phone::Udp`]).
 
 use super::config::Identities;
 use super::stats::Stats;
