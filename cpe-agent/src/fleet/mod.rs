@@ -666,7 +666,7 @@ impl Scheduler {
                     let e = cwmp_client::Error::Timeout(cwmp_client::Detail::new(
                         "no complete answer from the ACS in time",
                     ));
-                    phone.finish_post(&self.sh, self.poll.registry(), Err(e));
+                    phone.finish_post(&self.sh, Err(e));
                     self.pump(k);
                 }
             }
@@ -679,7 +679,7 @@ impl Scheduler {
             return;
         };
         if let Some(result) = phone.on_ready(&self.sh, self.poll.registry(), closed) {
-            phone.finish_post(&self.sh, self.poll.registry(), result);
+            phone.finish_post(&self.sh, result);
             self.pump(k);
         }
     }
@@ -798,7 +798,7 @@ impl Scheduler {
                 }
                 None => {
                     if !phone.in_session() {
-                        phone.close_connection(self.poll.registry());
+                        phone.close_connection();
                         let cr = std::mem::take(&mut self.cr_pending[i]);
                         if cr {
                             phone.input(&self.sh, Input::ConnectionRequest);
@@ -846,7 +846,7 @@ impl Scheduler {
                 true
             }
             Err(e) => {
-                phone.finish_post(&self.sh, self.poll.registry(), Err(e));
+                phone.finish_post(&self.sh, Err(e));
                 false
             }
         }
@@ -885,25 +885,17 @@ impl Scheduler {
         let waiting: Vec<(u32, Post)> = self.waiting.drain(..).collect();
         for (k, _) in waiting {
             if let Some(Slot::Idle(phone)) = self.slots.get_mut(k as usize) {
-                phone.finish_post(
-                    &self.sh,
-                    self.poll.registry(),
-                    Err(cwmp_client::Error::Shutdown),
-                );
+                phone.finish_post(&self.sh, Err(cwmp_client::Error::Shutdown));
                 phone.drain(&self.sh);
             }
         }
         for k in 0..self.slots.len() {
             if let Slot::Idle(phone) = &mut self.slots[k] {
                 if phone.post_in_flight().is_some() {
-                    phone.finish_post(
-                        &self.sh,
-                        self.poll.registry(),
-                        Err(cwmp_client::Error::Shutdown),
-                    );
+                    phone.finish_post(&self.sh, Err(cwmp_client::Error::Shutdown));
                     phone.drain(&self.sh);
                 }
-                phone.close_connection(self.poll.registry());
+                phone.close_connection();
             }
         }
     }

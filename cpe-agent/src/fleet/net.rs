@@ -123,7 +123,7 @@ impl Conn {
 
     /// Close the connection. Closing the socket also takes it out of the poll (it is never
     /// duplicated), so no separate deregistration: a syscall less per session.
-    pub fn close(self, _registry: &Registry) {}
+    pub fn close(self) {}
 
     /// React to readiness: finish the connect, write what is queued, read what arrived (into
     /// [`input`](Self::input), setting [`eof`](Self::eof) at the end). `closed` is the

@@ -655,7 +655,7 @@ impl FleetPhone {
                 return Err(cwmp_client::Error::Shutdown);
             };
             if let Some(old) = s.conn.take() {
-                old.close(registry);
+                old.close();
             }
             s.conn = Some(Conn::connect(registry, token, addr, tls)?);
             if let Some(h) = s.http.as_mut() {
@@ -730,12 +730,7 @@ impl FleetPhone {
 
     /// The POST's result: count it, close the connection when it is finished, and feed the
     /// engine.
-    pub fn finish_post(
-        &mut self,
-        sh: &Shared,
-        registry: &mio::Registry,
-        result: Result<HttpResponse, cwmp_client::Error>,
-    ) {
+    pub fn finish_post(&mut self, sh: &Shared, result: Result<HttpResponse, cwmp_client::Error>) {
         let Some(s) = self.session.as_mut() else {
             return;
         };
@@ -745,7 +740,7 @@ impl FleetPhone {
             && s.conn.as_ref().is_some_and(|c| !c.eof);
         if !keep {
             if let Some(c) = s.conn.take() {
-                c.close(registry);
+                c.close();
             }
             if let Some(h) = s.http.as_mut() {
                 h.connection_lost();
@@ -776,11 +771,11 @@ impl FleetPhone {
     }
 
     /// Close the session's connection (the session ended, or the fleet stops).
-    pub fn close_connection(&mut self, registry: &mio::Registry) {
+    pub fn close_connection(&mut self) {
         if let Some(s) = self.session.as_mut() {
             s.deadline = None;
             if let Some(c) = s.conn.take() {
-                c.close(registry);
+                c.close();
             }
         }
     }
