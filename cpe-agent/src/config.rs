@@ -115,13 +115,29 @@ impl std::error::Error for ConfigError {}
 impl Config {
     /// Read and validate the file at `path`.
     pub fn load(path: &Path, model: &DeskPhoneModel) -> Result<Config, ConfigError> {
+        Config::from_file_text(path, &Config::read_file(path)?, model)
+    }
+
+    /// The text of the configuration file at `path`, refused beyond 4 MiB
+    /// (also the fleet's file, whose `[fleet]` section is taken out before
+    /// [`from_file_text`](Self::from_file_text)).
+    pub fn read_file(path: &Path) -> Result<String, ConfigError> {
         let err = |m: String| ConfigError(format!("{}: {m}", path.display()));
         let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
         if meta.len() > MAX_CONFIG_BYTES {
             return Err(err(format!("larger than {MAX_CONFIG_BYTES} bytes")));
         }
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let mut cfg = Config::parse(&text, model).map_err(|e| {
+        std::fs::read_to_string(path).map_err(|e| err(e.to_string()))
+    }
+
+    /// Parse `text` read from `path`: every problem names the file, and a relative state
+    /// directory is relative to the file.
+    pub fn from_file_text(
+        path: &Path,
+        text: &str,
+        model: &DeskPhoneModel,
+    ) -> Result<Config, ConfigError> {
+        let mut cfg = Config::parse(text, model).map_err(|e| {
             // One line per problem, each naming the file.
             ConfigError(
                 e.0.lines()

@@ -627,18 +627,11 @@ fn tour(
     let before = acs.sessions().len();
     acs.push_script(
         CwmpScript::new()
-            .session([request(Body::Download(Download {
-                command_key: DOWNLOAD_KEY.into(),
-                file_type: FIRMWARE.into(),
-                url: image_url.into(),
-                username: String::new(),
-                password: Default::default(),
-                file_size: 0,
-                target_file_name: String::new(),
-                delay_seconds: 0,
-                success_url: String::new(),
-                failure_url: String::new(),
-            }))])
+            .session([request(Body::Download(Download::new(
+                DOWNLOAD_KEY,
+                FIRMWARE,
+                image_url,
+            )))])
             // The session after the firmware reboot: the TransferComplete, then a reset.
             .session([request(Body::FactoryReset)]),
     );

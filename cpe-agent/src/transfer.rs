@@ -617,16 +617,23 @@ fn local(e: io::Error) -> TransferFault {
     )
 }
 
-fn perform(env: &TransferEnv, gen: u64, req: &DownloadRequest) -> Result<Outcome, TransferFault> {
-    if req.file_type != FIRMWARE && req.file_type != VENDOR_CONFIG {
+/// The FileTypes this phone downloads (firmware images and configuration files); any other
+/// fails the transfer with 9010 (the fleet checks the same way).
+pub(crate) fn check_file_type(file_type: &str) -> Result<(), TransferFault> {
+    if file_type != FIRMWARE && file_type != VENDOR_CONFIG {
         return Err(TransferFault::new(
             FaultCode::FileTransferFailure,
             format!(
-                "unsupported FileType {:?}: this phone accepts {FIRMWARE:?} and {VENDOR_CONFIG:?}",
-                req.file_type
+                "unsupported FileType {file_type:?}: this phone accepts {FIRMWARE:?} and \
+                 {VENDOR_CONFIG:?}"
             ),
         ));
     }
+    Ok(())
+}
+
+fn perform(env: &TransferEnv, gen: u64, req: &DownloadRequest) -> Result<Outcome, TransferFault> {
+    check_file_type(&req.file_type)?;
     let url = vendor_config::expand_mac(&req.url, &env.mac_address);
     update(&env.state_dir, gen, &req.command_key, |e| {
         e.phase = Phase::Downloading
@@ -658,7 +665,8 @@ fn fetch_request<'a>(
     }
 }
 
-fn image_fault(e: ImageError) -> TransferFault {
+/// The fault of a firmware image that failed verification (the fleet uses it too).
+pub(crate) fn image_fault(e: ImageError) -> TransferFault {
     match e {
         ImageError::WrongModel { .. } => {
             TransferFault::new(FaultCode::FileTransferFailure, e.to_string())
@@ -777,7 +785,8 @@ pub fn install_provisioned_image(
     Ok(header.version)
 }
 
-fn config_fault(e: ConfigFileError) -> TransferFault {
+/// The fault of a configuration file that cannot be used (the fleet uses it too).
+pub(crate) fn config_fault(e: ConfigFileError) -> TransferFault {
     match e {
         ConfigFileError::BadKey => TransferFault::new(
             FaultCode::InternalError,

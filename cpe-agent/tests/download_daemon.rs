@@ -74,18 +74,7 @@ impl Drop for Daemon {
 }
 
 fn download(key: &str, url: &str) -> AcsMessage {
-    AcsMessage::Request(Body::Download(Download {
-        command_key: key.into(),
-        file_type: FIRMWARE.into(),
-        url: url.into(),
-        username: String::new(),
-        password: Default::default(),
-        file_size: 0,
-        target_file_name: String::new(),
-        delay_seconds: 0,
-        success_url: String::new(),
-        failure_url: String::new(),
-    }))
+    AcsMessage::Request(Body::Download(Download::new(key, FIRMWARE, url)))
 }
 
 fn completes_for(acs: &FakeAcs, key: &str) -> Vec<cwmp_soap::TransferComplete> {

@@ -6,8 +6,7 @@
 
 use cwmp_model::XsdType;
 use cwmp_soap::{
-    Body, GetParameterValues, ParameterValueStruct, Reboot, ScheduleInform, SetParameterAttributes,
-    SetParameterAttributesStruct, SetParameterValues,
+    Body, GetParameterValues, ParameterValueStruct, Reboot, ScheduleInform, SetParameterValues,
 };
 use cwmp_testkit::acs::{AcsMessage, CwmpScript, FakeAcs, Reply, SessionLog};
 use deskphone_datamodel::DeskPhoneModel;
@@ -143,11 +142,7 @@ impl Drop for Phone {
 }
 
 fn codes(s: &SessionLog) -> Vec<String> {
-    s.inform
-        .event
-        .iter()
-        .map(|e| e.event_code.clone())
-        .collect()
+    s.event_codes()
 }
 
 fn command_key(s: &SessionLog, code: &str) -> Option<String> {
@@ -462,19 +457,7 @@ fn factory_reset_restores_the_configuration_defaults() {
 #[test]
 fn admin_change_reaches_the_acs_as_value_change() {
     let acs = FakeAcs::builder()
-        .cwmp(
-            CwmpScript::new().session([AcsMessage::Request(Body::SetParameterAttributes(
-                SetParameterAttributes {
-                    parameter_list: vec![SetParameterAttributesStruct {
-                        name: format!("{SIP}RegisterExpires"),
-                        notification_change: true,
-                        notification: 2,
-                        access_list_change: false,
-                        access_list: vec![],
-                    }],
-                },
-            ))]),
-        )
+        .cwmp(CwmpScript::new().session([AcsMessage::notify(format!("{SIP}RegisterExpires"), 2)]))
         .start()
         .expect("acs");
     let mut phone = Phone::new(acs.url(), "acs-password = \"hunter2\"");
@@ -514,19 +497,7 @@ fn admin_change_reaches_the_acs_as_value_change() {
 #[test]
 fn admin_change_while_stopped_reaches_the_acs_at_the_next_start() {
     let acs = FakeAcs::builder()
-        .cwmp(
-            CwmpScript::new().session([AcsMessage::Request(Body::SetParameterAttributes(
-                SetParameterAttributes {
-                    parameter_list: vec![SetParameterAttributesStruct {
-                        name: format!("{SIP}RegisterExpires"),
-                        notification_change: true,
-                        notification: 1,
-                        access_list_change: false,
-                        access_list: vec![],
-                    }],
-                },
-            ))]),
-        )
+        .cwmp(CwmpScript::new().session([AcsMessage::notify(format!("{SIP}RegisterExpires"), 1)]))
         .start()
         .expect("acs");
     let mut phone = Phone::new(acs.url(), "");

@@ -116,11 +116,7 @@ fn serial(s: &SessionLog) -> String {
 }
 
 fn codes(s: &SessionLog) -> Vec<String> {
-    s.inform
-        .event
-        .iter()
-        .map(|e| e.event_code.clone())
-        .collect()
+    s.event_codes()
 }
 
 fn wait_sessions(acs: &FakeAcs, n: usize, fleet: &Fleet) {
@@ -240,18 +236,11 @@ fn two_hundred_phones_boot_once_and_answer_their_own_connection_requests() {
     let target = serials.iter().nth(100).unwrap().clone();
     acs.push_script(
         CwmpScript::new()
-            .session([AcsMessage::Request(Body::Download(Download {
-                command_key: "fw-1".into(),
-                file_type: "1 Firmware Upgrade Image".into(),
-                url: files.url_for("/fw.img"),
-                username: String::new(),
-                password: Default::default(),
-                file_size: 0,
-                target_file_name: String::new(),
-                delay_seconds: 0,
-                success_url: String::new(),
-                failure_url: String::new(),
-            }))])
+            .session([AcsMessage::Request(Body::Download(Download::new(
+                "fw-1",
+                "1 Firmware Upgrade Image",
+                files.url_for("/fw.img"),
+            )))])
             .session([])
             .session([AcsMessage::Request(Body::Reboot(Reboot {
                 command_key: "rb-1".into(),

@@ -816,23 +816,10 @@ fn ftp_with_credentials_and_certificate_follow_up() {
 #[test]
 #[cfg_attr(peer_missing_python3, ignore = "python3 not installed")]
 fn provisioned_values_reach_the_acs_as_value_change() {
-    use cwmp_soap::{Body, SetParameterAttributes, SetParameterAttributesStruct};
     use cwmp_testkit::acs::{AcsMessage, CwmpScript, FakeAcs};
     const EXPIRES: &str = "Device.Services.VoiceService.1.VoiceProfile.1.SIP.RegisterExpires";
     let acs = FakeAcs::builder()
-        .cwmp(
-            CwmpScript::new().session([AcsMessage::Request(Body::SetParameterAttributes(
-                SetParameterAttributes {
-                    parameter_list: vec![SetParameterAttributesStruct {
-                        name: EXPIRES.into(),
-                        notification_change: true,
-                        notification: 2,
-                        access_list_change: false,
-                        access_list: vec![],
-                    }],
-                },
-            ))]),
-        )
+        .cwmp(CwmpScript::new().session([AcsMessage::notify(EXPIRES, 2)]))
         .start()
         .expect("acs");
     let www = tempfile::tempdir().unwrap();

@@ -14,11 +14,7 @@ use tr064_common::*;
 const SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tr064");
 
 fn codes(s: &SessionLog) -> Vec<String> {
-    s.inform
-        .event
-        .iter()
-        .map(|e| e.event_code.clone())
-        .collect()
+    s.event_codes()
 }
 
 fn run_python(script: &str, args: &[String]) -> serde_json::Value {

@@ -6,7 +6,6 @@
 mod phone_common;
 mod tr064_common;
 
-use cwmp_soap::{Body, SetParameterAttributes, SetParameterAttributesStruct};
 use cwmp_testkit::acs::{AcsMessage, CwmpScript, FakeAcs, SessionLog};
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
@@ -15,11 +14,7 @@ use tr064_common::*;
 const REGISTRAR: &str = "Device.Services.VoiceService.1.VoiceProfile.1.SIP.RegistrarServer";
 
 fn codes(s: &SessionLog) -> Vec<String> {
-    s.inform
-        .event
-        .iter()
-        .map(|e| e.event_code.clone())
-        .collect()
+    s.event_codes()
 }
 
 fn wait_sessions(acs: &FakeAcs, n: usize, phone: &Phone) {
@@ -35,19 +30,7 @@ fn wait_sessions(acs: &FakeAcs, n: usize, phone: &Phone) {
 fn tr064_changes_reach_the_acs_as_value_change_and_a_new_url_bootstraps() {
     let acs2 = FakeAcs::builder().start().expect("acs2");
     let acs = FakeAcs::builder()
-        .cwmp(
-            CwmpScript::new().session([AcsMessage::Request(Body::SetParameterAttributes(
-                SetParameterAttributes {
-                    parameter_list: vec![SetParameterAttributesStruct {
-                        name: REGISTRAR.into(),
-                        notification_change: true,
-                        notification: 2,
-                        access_list_change: false,
-                        access_list: vec![],
-                    }],
-                },
-            ))]),
-        )
+        .cwmp(CwmpScript::new().session([AcsMessage::notify(REGISTRAR, 2)]))
         .start()
         .expect("acs");
     let mut phone = tr064_phone(acs.url(), "", "admin-password = \"s3cret\"");

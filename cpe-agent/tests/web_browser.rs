@@ -11,7 +11,6 @@
 mod phone_common;
 mod tr064_common;
 
-use cwmp_soap::{Body, SetParameterAttributes, SetParameterAttributesStruct};
 use cwmp_testkit::acs::{AcsMessage, CwmpScript, FakeAcs};
 use phone_common::{wait_sessions, Phone};
 use std::net::SocketAddr;
@@ -38,19 +37,7 @@ fn web_phone(acs: &FakeAcs) -> (Phone, SocketAddr) {
 
 fn acs() -> FakeAcs {
     FakeAcs::builder()
-        .cwmp(
-            CwmpScript::new().session([AcsMessage::Request(Body::SetParameterAttributes(
-                SetParameterAttributes {
-                    parameter_list: vec![SetParameterAttributesStruct {
-                        name: format!("{SIP}RegisterExpires"),
-                        notification_change: true,
-                        notification: 1,
-                        access_list_change: false,
-                        access_list: vec![],
-                    }],
-                },
-            ))]),
-        )
+        .cwmp(CwmpScript::new().session([AcsMessage::notify(format!("{SIP}RegisterExpires"), 1)]))
         .start()
         .expect("acs")
 }

@@ -88,11 +88,7 @@ impl FleetConfig {
     /// Read and validate `path`.
     pub fn load(path: &Path, model: &DeskPhoneModel) -> Result<FleetConfig, ConfigError> {
         let err = |m: String| ConfigError(format!("{}: {m}", path.display()));
-        let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
-        if meta.len() > 4 * 1024 * 1024 {
-            return Err(err("larger than 4 MiB".into()));
-        }
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let text = Config::read_file(path)?;
         let mut doc: toml::Table = text
             .parse()
             .map_err(|e: toml::de::Error| err(e.to_string()))?;
@@ -101,20 +97,7 @@ impl FleetConfig {
             None => FleetSection::default(),
         };
         let rest = toml::to_string(&doc).map_err(|e| err(e.to_string()))?;
-        let mut phone = Config::parse(&rest, model).map_err(|e| {
-            ConfigError(
-                e.0.lines()
-                    .map(|l| format!("{}: {l}", path.display()))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            )
-        })?;
-        if phone.state_dir.is_relative() {
-            phone.state_dir = path
-                .parent()
-                .unwrap_or(Path::new("."))
-                .join(&phone.state_dir);
-        }
+        let phone = Config::from_file_text(path, &rest, model)?;
         Ok(FleetConfig { phone, fleet })
     }
 }

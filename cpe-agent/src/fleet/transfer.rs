@@ -18,9 +18,9 @@
 
 use super::phone::FleetPhone;
 use super::Shared;
-use crate::firmware::{ImageError, ImageVerifier};
-use crate::transfer::{FIRMWARE, MAX_FIRMWARE, VENDOR_CONFIG};
-use crate::vendor_config::{self, ConfigFileError, MAX_CONFIG_FILE};
+use crate::firmware::ImageVerifier;
+use crate::transfer::{config_fault, image_fault, FIRMWARE, MAX_FIRMWARE};
+use crate::vendor_config::{self, MAX_CONFIG_FILE};
 use cwmp_client::download::{download, DownloadLimits, FetchRequest, TransferFault};
 use cwmp_engine::{DownloadRequest, Input, TransferKind};
 use cwmp_model::{DateTime, FaultCode};
@@ -105,15 +105,7 @@ fn fetch_and_apply(
     sh: &Shared,
     req: &DownloadRequest,
 ) -> Result<Applied, TransferFault> {
-    if req.file_type != FIRMWARE && req.file_type != VENDOR_CONFIG {
-        return Err(TransferFault::new(
-            FaultCode::FileTransferFailure,
-            format!(
-                "unsupported FileType {:?}: this phone accepts {FIRMWARE:?} and {VENDOR_CONFIG:?}",
-                req.file_type
-            ),
-        ));
-    }
+    crate::transfer::check_file_type(&req.file_type)?;
     let item = |p: &FleetPhone, name: &str| {
         sh.model
             .item_value(p.store.backend(), name)
@@ -197,24 +189,5 @@ struct RemoveOnDrop(std::path::PathBuf);
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn image_fault(e: ImageError) -> TransferFault {
-    match e {
-        ImageError::WrongModel { .. } => {
-            TransferFault::new(FaultCode::FileTransferFailure, e.to_string())
-        }
-        _ => TransferFault::new(FaultCode::FileCorrupted, e.to_string()),
-    }
-}
-
-fn config_fault(e: ConfigFileError) -> TransferFault {
-    match e {
-        ConfigFileError::BadKey => TransferFault::new(
-            FaultCode::InternalError,
-            "the phone's configuration encryption key is not 64 hex digits",
-        ),
-        other => TransferFault::new(FaultCode::FileCorrupted, other.to_string()),
     }
 }

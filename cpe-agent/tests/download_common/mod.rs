@@ -222,18 +222,7 @@ pub fn inform_events(acs: &FakeAcs) -> Vec<Vec<(String, String)>> {
 }
 
 pub fn download_rpc(key: &str, file_type: &str, url: &str) -> Download {
-    Download {
-        command_key: key.into(),
-        file_type: file_type.into(),
-        url: url.into(),
-        username: String::new(),
-        password: Default::default(),
-        file_size: 0,
-        target_file_name: String::new(),
-        delay_seconds: 0,
-        success_url: String::new(),
-        failure_url: String::new(),
-    }
+    Download::new(key, file_type, url)
 }
 
 pub fn image_for(version: &str) -> Vec<u8> {

@@ -154,11 +154,7 @@ impl Drop for Phone {
 }
 
 pub fn codes(s: &SessionLog) -> Vec<String> {
-    s.inform
-        .event
-        .iter()
-        .map(|e| e.event_code.clone())
-        .collect()
+    s.event_codes()
 }
 
 pub fn wait_sessions(acs: &FakeAcs, n: usize, phone: &Phone) {

@@ -88,11 +88,7 @@ fn wait_exit(child: &mut Child, limit: Duration) -> ExitStatus {
 }
 
 fn codes(s: &SessionLog) -> Vec<String> {
-    s.inform
-        .event
-        .iter()
-        .map(|e| e.event_code.clone())
-        .collect()
+    s.event_codes()
 }
 
 fn inform_value(s: &SessionLog, name: &str) -> Option<String> {

@@ -618,6 +618,29 @@ pub struct Download {
     pub failure_url: String,
 }
 
+impl Download {
+    /// A Download of `url` as `file_type` with no credentials, size, target name, delay or
+    /// success/failure URLs: what an ACS (the demo, the test ACSs) most often sends.
+    pub fn new(
+        command_key: impl Into<String>,
+        file_type: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Download {
+        Download {
+            command_key: command_key.into(),
+            file_type: file_type.into(),
+            url: url.into(),
+            username: String::new(),
+            password: Secret::default(),
+            file_size: 0,
+            target_file_name: String::new(),
+            delay_seconds: 0,
+            success_url: String::new(),
+            failure_url: String::new(),
+        }
+    }
+}
+
 /// `DownloadResponse` / `UploadResponse` (TR-069 Annex A.3.2.8, Annex A (Upload)): same arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TransferResponse {
@@ -937,6 +960,13 @@ pub struct Inform {
     pub retry_count: u32,
     /// `ParameterList`.
     pub parameter_list: Vec<ParameterValueStruct>,
+}
+
+impl Inform {
+    /// The event codes, in order (`0 BOOTSTRAP`, `1 BOOT`, …).
+    pub fn event_codes(&self) -> Vec<String> {
+        self.event.iter().map(|e| e.event_code.clone()).collect()
+    }
 }
 
 /// `InformResponse` (TR-069 Annex A.3.3.1).

@@ -253,11 +253,7 @@ impl InformRecord {
 
     /// The event codes, in order.
     pub fn event_codes(&self) -> Vec<String> {
-        self.inform
-            .event
-            .iter()
-            .map(|e| e.event_code.clone())
-            .collect()
+        self.inform.event_codes()
     }
 
     /// The value of a parameter in its ParameterList.

@@ -66,19 +66,7 @@ pub(crate) fn check(
         AcsAuth::Basic { username, password } => match authorization {
             None if *authed => Verdict::Ok,
             None => Verdict::Challenge(format!("Basic realm=\"{REALM}\"")),
-            Some(a) => {
-                let expected = format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD
-                        .encode(format!("{username}:{password}"))
-                );
-                if a.trim() == expected {
-                    *authed = true;
-                    Verdict::Ok
-                } else {
-                    Verdict::Rejected
-                }
-            }
+            Some(a) => check_basic(a, username, password, authed),
         },
         AcsAuth::Digest {
             username,
@@ -102,17 +90,7 @@ pub(crate) fn check(
                 // GenieACS accepts pre-emptive Basic with the right credentials even when its
                 // challenge offers Digest (captured envelopes, 151).
                 Some(a) if a.trim_start().starts_with("Basic ") => {
-                    let expected = format!(
-                        "Basic {}",
-                        base64::engine::general_purpose::STANDARD
-                            .encode(format!("{username}:{password}"))
-                    );
-                    if a.trim() == expected {
-                        *authed = true;
-                        Verdict::Ok
-                    } else {
-                        Verdict::Rejected
-                    }
+                    check_basic(a, username, password, authed)
                 }
                 Some(a) => {
                     if verify_digest(a, method, username, password, &n) {
@@ -161,6 +139,21 @@ fn verify_digest(header: &str, method: &str, user: &str, pass: &str, nonce: &str
         body: b"",
     });
     expected == c.response.expose().to_ascii_lowercase()
+}
+
+/// A Basic `Authorization` value against the configured credentials (the session is
+/// authenticated from then on when it matches).
+fn check_basic(authorization: &str, username: &str, password: &str, authed: &mut bool) -> Verdict {
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
+    );
+    if authorization.trim() == expected {
+        *authed = true;
+        Verdict::Ok
+    } else {
+        Verdict::Rejected
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 use super::{RecordedRequest, Reply};
 use cwmp_soap::{
     parse, to_vec, Body, CwmpNamespace, Envelope, GetRPCMethodsResponse, Header, Inform,
-    InformResponse, Limits, SoapFault,
+    InformResponse, Limits, SetParameterAttributes, SetParameterAttributesStruct, SoapFault,
 };
 use std::collections::VecDeque;
 
@@ -27,6 +27,22 @@ pub enum AcsMessage {
     Raw(Vec<u8>),
     /// Any HTTP reply (a 500 in the middle of a session …). Does not end the session.
     Reply(Reply),
+}
+
+impl AcsMessage {
+    /// SetParameterAttributes turning on `notification` (1 passive, 2 active) for one
+    /// parameter: how a test ACS asks to hear of a value's changes.
+    pub fn notify(name: impl Into<String>, notification: i32) -> AcsMessage {
+        AcsMessage::Request(Body::SetParameterAttributes(SetParameterAttributes {
+            parameter_list: vec![SetParameterAttributesStruct {
+                name: name.into(),
+                notification_change: true,
+                notification,
+                access_list_change: false,
+                access_list: vec![],
+            }],
+        }))
+    }
 }
 
 /// What one session does after the Inform.
@@ -132,6 +148,13 @@ pub struct SessionLog {
     pub ended: bool,
     /// Protocol problems the ACS noticed (unparsable bodies, unknown session …).
     pub errors: Vec<String>,
+}
+
+impl SessionLog {
+    /// The event codes of the Inform that opened the session (`0 BOOTSTRAP`, `1 BOOT`, …).
+    pub fn event_codes(&self) -> Vec<String> {
+        self.inform.event_codes()
+    }
 }
 
 /// The CWMP state of the fake ACS.
